@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"tend/internal/api"
+	"tend/internal/demo"
+	"tend/internal/obs"
+	"tend/internal/sla"
+	"tend/internal/store"
+)
+
+func obsHandler(h slog.Handler) slog.Handler { return obs.Handler{Handler: h} }
+
+// ServeCmd runs the server until SIGTERM or SIGINT.
+type ServeCmd struct {
+	Addr            string        `help:"Address to listen on." env:"TEND_ADDR" default:"127.0.0.1:8080"`
+	BaseURL         string        `help:"The address people use to reach tend (https://… behind a proxy); sets Secure cookies when https." env:"TEND_BASE_URL" placeholder:"URL"`
+	MaxBody         int64         `help:"Largest JSON body accepted, in bytes." env:"TEND_MAX_BODY" default:"1048576"`
+	ShutdownTimeout time.Duration `help:"How long to let requests in flight finish on shutdown." env:"TEND_SHUTDOWN_TIMEOUT" default:"30s"`
+}
+
+func (c *ServeCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
+	return c.serve(ctx, g, log, out, false)
+}
+
+// DemoCmd is serve with the demo vendor loaded.
+type DemoCmd struct {
+	ServeCmd
+}
+
+func (c *DemoCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
+	return c.serve(ctx, g, log, out, true)
+}
+
+// openStore opens and migrates the database named by the globals.
+func openStore(ctx context.Context, g *Globals, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, store.Options{DSN: g.DB, DataDir: g.Data, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, m := range applied {
+		log.Info("migration applied", "file", m)
+	}
+	return st, nil
+}
+
+func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer, withDemo bool) error {
+	started := time.Now()
+	st, err := openStore(ctx, g, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if withDemo {
+		loaded, err := demo.Load(ctx, st, time.Now())
+		if err != nil {
+			return err
+		}
+		if loaded {
+			log.Info("demo data loaded")
+		}
+	}
+
+	cfg := api.DefaultConfig()
+	cfg.MaxBody = c.MaxBody
+	cfg.SecureCookies = strings.HasPrefix(c.BaseURL, "https://")
+	srv := api.New(cfg, st, log, sla.Default)
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	url := c.BaseURL
+	if url == "" {
+		url = "http://" + ln.Addr().String()
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(nil),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	log.Info("tend is up", "url", url, "engine", st.Engine(), "started_in", time.Since(started).Round(time.Millisecond))
+	printWelcome(out, url, withDemo)
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sweepSessions(bg, st, log)
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopBG()
+		<-done
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight", "timeout", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	stopBG()
+	<-done
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: requests still running after %s", c.ShutdownTimeout)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// sweepSessions removes expired sessions every few minutes.
+func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := st.DeleteExpiredSessions(ctx); err != nil {
+				log.Warn("session sweep failed", "err", err)
+			} else if n > 0 {
+				log.Debug("expired sessions removed", "count", n)
+			}
+		}
+	}
+}
+
+func printWelcome(out io.Writer, url string, withDemo bool) {
+	fmt.Fprintf(out, "\ntend is running at %s\n", url)
+	fmt.Fprintf(out, "API: %s/api/v1 (OpenAPI document at %s/api/v1/openapi.json)\n", url, url)
+	if withDemo {
+		fmt.Fprintf(out, "\nDemo logins (password %q for all):\n", demo.Password)
+		for _, l := range demo.Logins {
+			fmt.Fprintf(out, "  %-26s %s\n", l.Login, l.Who)
+		}
+		fmt.Fprintf(out, "\nTry: curl -s %s/api/v1/auth/login -d '{\"login\":\"agent@vendor.example\",\"password\":\"demo\"}'\n", url)
+	}
+	fmt.Fprintln(out, "\nStop with Ctrl+C.")
+}
+
+// MigrateCmd brings the schema up to date.
+type MigrateCmd struct{}
+
+func (MigrateCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
+	st, err := store.Open(ctx, store.Options{DSN: g.DB, DataDir: g.Data, Log: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(out, "the schema is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(out, "applied", m)
+	}
+	return nil
+}

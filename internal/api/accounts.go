@@ -1,0 +1,353 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"tend/internal/apperr"
+	"tend/internal/auth"
+	"tend/internal/store"
+)
+
+type loginInput struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+}
+
+type loginOutput struct {
+	Token     string       `json:"token"`
+	ExpiresAt time.Time    `json:"expires_at"`
+	Account   auth.Account `json:"account"`
+}
+
+// login checks a password, starts a browser session (cookie) and answers
+// its token, which also works as a bearer token until the session ends.
+func (s *Server) login(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	b, err := readBody(r, s.cfg.MaxBody)
+	if err != nil {
+		return err
+	}
+	var in loginInput
+	if err := decodeStrict(b, &in); err != nil {
+		return err
+	}
+	if in.Login == "" {
+		return apperr.Field("login", "login is required")
+	}
+	if in.Password == "" {
+		return apperr.Field("password", "password is required")
+	}
+	ok, wait := s.limiter.Allow(s.now(), "login:"+auth.NormalizeLogin(in.Login), "ip:"+clientIP(r))
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return apperr.New(apperr.RateLimited, "too many sign-in attempts; try again in %d seconds", int(wait.Seconds())+1)
+	}
+	a, err := s.store.Authenticate(r.Context(), in.Login, in.Password)
+	if err != nil {
+		s.log.InfoContext(r.Context(), "sign-in refused", "login", auth.NormalizeLogin(in.Login))
+		return err
+	}
+	epoch, err := s.store.SessionEpoch(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	// A fresh token at sign-in: a token planted before it is worth nothing.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	s.sessions.Put(ctx, "account_id", a.ID)
+	s.sessions.Put(ctx, "epoch", epoch)
+	s.sessions.Put(ctx, "lang", a.Lang)
+	token, expiry, err := s.sessions.Commit(ctx)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, loginOutput{Token: token, ExpiresAt: expiry.UTC(), Account: a})
+	return nil
+}
+
+// clientIP is the peer address; behind nginx, the proxy's address (one
+// office behind one NAT shares a budget either way).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	a, err := s.store.GetAccount(r.Context(), p, p.AccountID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+type profileInput struct {
+	Name  *string `json:"name"`
+	Phone *string `json:"phone"`
+	Lang  *string `json:"lang"`
+}
+
+// updateMe lets anyone correct their own name, phone and language, without
+// the right to edit accounts in general.
+func (s *Server) updateMe(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := readBody(r, s.cfg.MaxBody)
+	if err != nil {
+		return err
+	}
+	var in profileInput
+	if err := decodeStrict(b, &in); err != nil {
+		return err
+	}
+	a, err := s.store.UpdateProfile(r.Context(), p, in.Name, in.Phone, in.Lang)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+type passwordInput struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	if p.Scope == auth.ScopeRead {
+		return apperr.New(apperr.Forbidden, "this API token may only read")
+	}
+	b, err := readBody(r, s.cfg.MaxBody)
+	if err != nil {
+		return err
+	}
+	var in passwordInput
+	if err := decodeStrict(b, &in); err != nil {
+		return err
+	}
+	if in.NewPassword == "" {
+		return apperr.Field("new_password", "new password is required")
+	}
+	if err := s.store.SetPassword(r.Context(), p, p.AccountID, in.CurrentPassword, in.NewPassword); err != nil {
+		return err
+	}
+	// The password change ended every session; keep this one going.
+	if epoch, err := s.store.SessionEpoch(r.Context(), p.AccountID); err == nil && s.sessions.GetInt64(r.Context(), "account_id") == p.AccountID {
+		s.sessions.RenewToken(r.Context())
+		s.sessions.Put(r.Context(), "epoch", epoch)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// resetPassword sets another account's password (staff admin; a customer
+// admin for the contacts of its organisation).
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	b, err := readBody(r, s.cfg.MaxBody)
+	if err != nil {
+		return err
+	}
+	var in passwordInput
+	if err := decodeStrict(b, &in); err != nil {
+		return err
+	}
+	if in.NewPassword == "" {
+		return apperr.Field("new_password", "new password is required")
+	}
+	if id == p.AccountID {
+		return apperr.New(apperr.Invalid, "change your own password with POST /api/v1/me/password")
+	}
+	if err := s.store.SetPassword(r.Context(), p, id, "", in.NewPassword); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type tokenInput struct {
+	Name      string          `json:"name"`
+	Scope     auth.TokenScope `json:"scope"`
+	ExpiresAt *time.Time      `json:"expires_at"`
+}
+
+type tokenOutput struct {
+	auth.Token
+	Secret string `json:"secret"` // shown once
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	b, err := readBody(r, s.cfg.MaxBody)
+	if err != nil {
+		return err
+	}
+	var in tokenInput
+	if err := decodeStrict(b, &in); err != nil {
+		return err
+	}
+	t, secret, err := s.store.CreateToken(r.Context(), p, in.Name, in.Scope, in.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, tokenOutput{t, secret})
+	return nil
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pg, err := page(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.store.ListTokens(r.Context(), p, pg)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	t, err := s.store.RevokeToken(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+type accountInput struct {
+	auth.Account
+	Password string `json:"password"`
+}
+
+// kindMismatch hides a staff account behind /contacts and the other way round.
+func kindMismatch(a auth.Account, staff bool) error {
+	if a.Role.IsStaff() != staff {
+		if staff {
+			return apperr.New(apperr.NotFound, "no such staff member")
+		}
+		return apperr.New(apperr.NotFound, "no such contact")
+	}
+	return nil
+}
+
+func (s *Server) createAccount(staff bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		b, err := readBody(r, s.cfg.MaxBody)
+		if err != nil {
+			return err
+		}
+		var in accountInput
+		if err := decodeStrict(b, &in); err != nil {
+			return err
+		}
+		a := in.Account
+		if staff && !a.Role.IsStaff() {
+			return apperr.Field("role", "staff role must be agent, developer, tester, release_manager or admin")
+		}
+		if !staff {
+			if !a.Role.IsCustomer() {
+				return apperr.Field("role", "contact role must be customer_admin, operator or integrator")
+			}
+			if a.CustomerID == 0 && p.IsCustomer() {
+				a.CustomerID = p.CustomerID
+			}
+		}
+		out, err := s.store.CreateAccount(r.Context(), p, a, in.Password)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, out)
+		return nil
+	}
+}
+
+func (s *Server) getAccount(staff bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		a, err := s.store.GetAccount(r.Context(), p, id)
+		if err != nil {
+			return err
+		}
+		if err := kindMismatch(a, staff); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, a)
+		return nil
+	}
+}
+
+func (s *Server) patchAccount(staff bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		b, err := readBody(r, s.cfg.MaxBody)
+		if err != nil {
+			return err
+		}
+		a, err := s.store.UpdateAccount(r.Context(), p, id, func(a *auth.Account) error {
+			if err := kindMismatch(*a, staff); err != nil {
+				return err
+			}
+			return decodeStrict(b, a)
+		})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, a)
+		return nil
+	}
+}
+
+func (s *Server) listAccounts(staff bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+		f := store.AccountFilter{Staff: staff, Query: r.URL.Query().Get("q")}
+		var err error
+		if f.Page, err = page(r); err != nil {
+			return err
+		}
+		if f.CustomerID, err = queryID(r, "customer_id"); err != nil {
+			return err
+		}
+		out, err := s.store.ListAccounts(r.Context(), p, f)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
+}
+
+// parseInstant reads an RFC 3339 instant from a query parameter.
+func parseInstant(field, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, apperr.Field(field, "%q is not an instant such as 2025-12-30T16:00:00+03:00", v)
+	}
+	return t, nil
+}

@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"tend/internal/apperr"
+	"tend/internal/auth"
+)
+
+// where collects the conditions and arguments of a filtered query.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+// scope restricts rows to what an access scope allows.
+func (w *where) scope(sc auth.Scope, customerCol, ownerCol string) {
+	switch {
+	case sc.All:
+	case sc.CustomerID != 0:
+		w.add(customerCol+" = ?", sc.CustomerID)
+	case sc.OwnerID != 0:
+		w.add(ownerCol+" = ?", sc.OwnerID)
+	default:
+		w.add("1 = 0")
+	}
+}
+
+func (w where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// likeArg makes a case-insensitive substring pattern, escaping wildcards.
+func likeArg(q string) string {
+	q = strings.ToLower(q)
+	q = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q)
+	return "%" + q + "%"
+}
+
+// Page is keyset pagination by id: stable while rows are added.
+type Page struct {
+	After int64 // the last id of the previous page
+	Limit int
+}
+
+// MaxPage caps a page so one call cannot ask for everything.
+const MaxPage = 200
+
+func (p Page) limit() int {
+	switch {
+	case p.Limit <= 0:
+		return 50
+	case p.Limit > MaxPage:
+		return MaxPage
+	}
+	return p.Limit
+}
+
+// List is one page of results with the count of all matches.
+type List[T any] struct {
+	Items []T   `json:"items"`
+	Total int   `json:"total"`
+	Next  int64 `json:"next,omitempty"` // pass as after= for the next page; absent on the last
+}
+
+// listPage runs the count and one page of a filtered list ordered by id.
+func listPage[T any](ctx context.Context, s *Store, op, table, cols string, w where, pg Page, scan func(interface{ Scan(...any) error }) (T, error), idOf func(T) int64) (List[T], error) {
+	c := s.read()
+	out := List[T]{Items: []T{}}
+	if err := c.queryRow(ctx, `SELECT COUNT(*) FROM `+table+w.sql(), w.args...).Scan(&out.Total); err != nil {
+		return out, s.fail(op, err)
+	}
+	if pg.After > 0 {
+		w.add("id > ?", pg.After)
+	}
+	limit := pg.limit()
+	rows, err := c.query(ctx, `SELECT `+cols+` FROM `+table+w.sql()+` ORDER BY id LIMIT ?`, append(w.args, limit+1)...)
+	if err != nil {
+		return out, s.fail(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return out, s.fail(op, err)
+		}
+		out.Items = append(out.Items, v)
+	}
+	if err := rows.Err(); err != nil {
+		return out, s.fail(op, err)
+	}
+	if len(out.Items) > limit {
+		out.Items = out.Items[:limit]
+		out.Next = idOf(out.Items[limit-1])
+	}
+	return out, nil
+}
+
+// notFound names what was not found.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return apperr.New(apperr.NotFound, "no such %s", what)
+	}
+	return err
+}
+
+// mustExist checks a reference given in input, naming the field if it is dangling.
+func (c conn) mustExist(ctx context.Context, table string, id int64, field, what string) error {
+	var one int
+	err := c.queryRow(ctx, `SELECT 1 FROM `+table+` WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return apperr.Field(field, "there is no %s with id %d", what, id)
+	}
+	return err
+}
+
+func (s *Store) failOrNil(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return s.fail(op, err)
+}

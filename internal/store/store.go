@@ -1,0 +1,298 @@
+// Package store keeps tend's data in SQLite or PostgreSQL with one schema
+// and one set of queries. Each exported method is one business operation in
+// one transaction, and checks access through auth.Authorize inside it.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"tend/internal/apperr"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the database. Reads and writes go through separate pools so that
+// SQLite's single writer never blocks readers.
+type Store struct {
+	engine Engine
+	w      *sql.DB // writes; one connection on SQLite
+	r      *sql.DB // reads
+	pool   *pgxpool.Pool
+	unlock func()
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// Options configure Open.
+type Options struct {
+	// DSN is a postgres:// URL, or empty for SQLite in DataDir.
+	DSN string
+	// DataDir holds tend.db when the engine is SQLite.
+	DataDir string
+	// Now is the clock (time.Now when nil); tests pass their own.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Open connects to the database named by opts. It does not migrate.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	s := &Store{now: opts.Now, log: opts.Log}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if strings.HasPrefix(opts.DSN, "postgres://") || strings.HasPrefix(opts.DSN, "postgresql://") {
+		return s, s.openPostgres(ctx, opts.DSN)
+	}
+	path := strings.TrimPrefix(opts.DSN, "sqlite:")
+	if path == "" {
+		if opts.DataDir == "" {
+			return nil, errors.New("no database: give --db or --data")
+		}
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+		path = filepath.Join(opts.DataDir, "tend.db")
+	}
+	return s, s.openSQLite(path)
+}
+
+func (s *Store) openPostgres(ctx context.Context, dsn string) error {
+	s.engine = Postgres
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("read the PostgreSQL URL: %w", err)
+	}
+	if cfg.MaxConns < 8 {
+		cfg.MaxConns = 8
+	}
+	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	s.w, s.r = db, db
+	s.unlock = func() {}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		s.pool.Close()
+		return fmt.Errorf("cannot reach PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+	return nil
+}
+
+func (s *Store) openSQLite(path string) error {
+	s.engine = SQLite
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return err
+	}
+	s.unlock = unlock
+	// WAL lets readers work beside the writer; busy_timeout waits for locks
+	// instead of failing; immediate transactions take the write lock at BEGIN
+	// so two writers never deadlock upgrading a read lock.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	dsn := "file:" + path + "?" + pragmas
+	s.w, err = sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		unlock()
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetConnMaxIdleTime(0)
+	s.r, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		s.w.Close()
+		unlock()
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	s.r.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	if err := s.w.Ping(); err != nil {
+		s.Close()
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	return nil
+}
+
+// Engine says which database this store runs on.
+func (s *Store) Engine() Engine { return s.engine }
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now().UTC() }
+
+// Close releases the pools and the SQLite lock.
+func (s *Store) Close() error {
+	var err error
+	if s.r != nil && s.r != s.w {
+		err = s.r.Close()
+	}
+	if s.w != nil {
+		err = errors.Join(err, s.w.Close())
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	if s.unlock != nil {
+		s.unlock()
+	}
+	return err
+}
+
+// Ping checks that the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.r.PingContext(ctx); err != nil {
+		return apperr.New(apperr.Unavailable, "the database does not answer")
+	}
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return apperr.New(apperr.Unavailable, "the database does not answer")
+	}
+	return nil
+}
+
+// Migrate brings the schema up to date. Migrations are forward-only; on
+// PostgreSQL a session lock keeps two starting replicas from racing.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if s.engine == Postgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	opts = append(opts, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(dialect, s.w, migrationFS{base: sub, engine: s.engine}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	var applied []string
+	for _, r := range results {
+		applied = append(applied, r.Source.Path)
+	}
+	return applied, nil
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+// conn runs queries written with ? placeholders on either engine.
+type conn struct {
+	q querier
+	s *Store
+}
+
+func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.q.ExecContext(ctx, rebind(c.s.engine, q), utcArgs(args)...)
+}
+
+func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.q.QueryContext(ctx, rebind(c.s.engine, q), utcArgs(args)...)
+}
+
+func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, rebind(c.s.engine, q), utcArgs(args)...)
+}
+
+// insert runs an INSERT … RETURNING id and gives the id.
+func (c conn) insert(ctx context.Context, q string, args ...any) (int64, error) {
+	var id int64
+	err := c.queryRow(ctx, q+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
+// utcArgs stores every instant in UTC: SQLite compares them as text, so one
+// zone keeps the order right.
+func utcArgs(args []any) []any {
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Time:
+			args[i] = v.UTC()
+		case *time.Time:
+			if v != nil {
+				args[i] = v.UTC()
+			}
+		}
+	}
+	return args
+}
+
+// read gives a conn on the read pool.
+func (s *Store) read() conn { return conn{q: s.r, s: s} }
+
+// tx runs fn in one write transaction and commits if fn returns nil.
+func (s *Store) tx(ctx context.Context, op string, fn func(conn) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if err := fn(conn{q: tx, s: s}); err != nil {
+		tx.Rollback()
+		return s.fail(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(op, err)
+	}
+	return nil
+}
+
+// fail turns a database error into one the caller can act on.
+func (s *Store) fail(op string, err error) error {
+	var ae *apperr.Error
+	switch {
+	case errors.As(err, &ae):
+		return err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &apperr.Error{Code: apperr.Unavailable, Message: "the operation was cancelled or timed out", Err: fmt.Errorf("%s: %w", op, err)}
+	case errors.Is(err, sql.ErrNoRows):
+		return &apperr.Error{Code: apperr.NotFound, Message: "not found", Err: fmt.Errorf("%s: %w", op, err)}
+	case isUnavailable(err):
+		return &apperr.Error{Code: apperr.Unavailable, Message: "the database is unreachable; try again shortly", Err: fmt.Errorf("%s: %w", op, err)}
+	}
+	return &apperr.Error{Code: apperr.Internal, Message: "internal error", Err: fmt.Errorf("%s: %w", op, err)}
+}
+
+// uniqueOr maps a unique violation to a Conflict on field.
+func uniqueOr(err error, field, msg string) error {
+	if err != nil && isUniqueViolation(err) {
+		return &apperr.Error{Code: apperr.Conflict, Field: field, Message: msg}
+	}
+	return err
+}
