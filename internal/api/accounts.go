@@ -39,7 +39,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ auth.Principal)
 	if in.Password == "" {
 		return apperr.Field("password", "password is required")
 	}
-	ok, wait := s.limiter.Allow(s.now(), "login:"+auth.NormalizeLogin(in.Login), "ip:"+clientIP(r))
+	ok, wait := s.byIP.Allow(s.now(), clientIP(r))
+	if ok {
+		ok, wait = s.byLogin.Allow(s.now(), auth.NormalizeLogin(in.Login))
+	}
 	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		return apperr.New(apperr.RateLimited, "too many sign-in attempts; try again in %d seconds", int(wait.Seconds())+1)

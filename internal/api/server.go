@@ -43,7 +43,8 @@ type Server struct {
 	store    *store.Store
 	log      *slog.Logger
 	sessions *scs.SessionManager
-	limiter  *auth.LoginLimiter
+	byLogin  *auth.LoginLimiter
+	byIP     *auth.LoginLimiter
 	cal      func() *sla.Calendar
 	now      func() time.Time
 	routes   []route
@@ -62,8 +63,9 @@ func New(cfg Config, st *store.Store, log *slog.Logger, cal func() *sla.Calendar
 	s := &Server{
 		cfg: cfg, store: st, log: log, sessions: sm, cal: cal, now: st.Now,
 		// Five quick tries per login, then one every 12 s; a client address
-		// gets a larger budget because offices share one.
-		limiter: auth.NewLoginLimiter(5, 12*time.Second),
+		// gets a larger budget because a whole office may share one.
+		byLogin: auth.NewLoginLimiter(5, 12*time.Second),
+		byIP:    auth.NewLoginLimiter(60, time.Second),
 	}
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, s.log, err) }
 	s.routes = s.routeTable()

@@ -141,7 +141,7 @@ func Authorize(p Principal, act Action, r Resource) error {
 		}
 	}
 	// A customer must not learn that another customer's record exists.
-	if p.IsCustomer() && r.CustomerID != p.CustomerID {
+	if p.IsCustomer() && r.CustomerID != 0 && r.CustomerID != p.CustomerID {
 		return apperr.New(apperr.NotFound, "no such %s", r.Kind)
 	}
 	return apperr.New(apperr.Forbidden, "your role (%s) may not %s this %s", p.Role, act, r.Kind)

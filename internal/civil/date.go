@@ -46,7 +46,9 @@ func (d Date) Start(loc *time.Location) time.Time {
 }
 
 // AddDays moves d by n days.
-func (d Date) AddDays(n int) Date { return Of(time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC)) }
+func (d Date) AddDays(n int) Date {
+	return Of(time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC))
+}
 
 func (d Date) Compare(o Date) int {
 	switch {

@@ -6,6 +6,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"tend/internal/apperr"
@@ -18,6 +19,10 @@ import (
 
 // Password is every demo account's password.
 const Password = "demo"
+
+// demoHash hashes the public demo password once per process: argon2id is
+// slow on purpose, and these accounts share a published password anyway.
+var demoHash = sync.OnceValues(func() (string, error) { return auth.HashPassword(Password) })
 
 // Login is one demo account, for printing.
 type Login struct {
@@ -49,7 +54,7 @@ func Load(ctx context.Context, st *store.Store, now time.Time) (bool, error) {
 	}
 	l := loader{ctx: ctx, st: st, p: auth.System}
 	// Demo accounts use the short password "demo" on purpose; it is below
-	// the floor for passwords people choose, so it is set below directly.
+	// the floor for passwords people choose, so its hash is set directly.
 	staff := []auth.Account{
 		{Login: "admin@vendor.example", Name: "Анна Админова", Phone: "+7 495 000-00-01", Role: auth.RoleAdmin, Lang: "ru"},
 		{Login: "agent@vendor.example", Name: "Сергей Поддержкин", Phone: "+7 495 000-00-02", Role: auth.RoleAgent, Lang: "ru"},
@@ -138,7 +143,9 @@ func (l *loader) account(a auth.Account) int64 {
 	out, err := l.st.CreateAccount(l.ctx, l.p, a, "")
 	l.fail("account "+a.Login, err)
 	if err == nil {
-		l.fail("password "+a.Login, l.st.SetDemoPassword(l.ctx, out.ID, Password))
+		hash, err := demoHash()
+		l.fail("password hash", err)
+		l.fail("password "+a.Login, l.st.SetPasswordHash(l.ctx, out.ID, hash))
 	}
 	return out.ID
 }

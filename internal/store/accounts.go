@@ -311,14 +311,10 @@ func (s *Store) UpdateProfile(ctx context.Context, p auth.Principal, name, phone
 	return out, err
 }
 
-// SetDemoPassword sets a password without the length floor, for the demo
-// accounts only (their password "demo" is documented and public).
-func (s *Store) SetDemoPassword(ctx context.Context, id int64, pw string) error {
-	hash, err := auth.HashPassword(pw)
-	if err != nil {
-		return err
-	}
-	return s.tx(ctx, "set demo password", func(c conn) error {
+// SetPasswordHash stores a ready hash, for the demo loader: its accounts
+// share the public password "demo", hashed once.
+func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	return s.tx(ctx, "set password hash", func(c conn) error {
 		_, err := c.exec(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, hash, id)
 		return err
 	})
