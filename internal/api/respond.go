@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -122,7 +123,7 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		return apperr.New(apperr.Invalid, "malformed JSON at byte %d: %v", syn.Offset, syn)
 	case errors.As(err, &typ):
-		return apperr.Field(typ.Field, "%s must be %s, not %s", fieldName(typ.Field), kindName(typ.Type.Kind().String()), typ.Value)
+		return apperr.Field(typ.Field, "%s must be %s, not %s", fieldName(typ.Field), kindName(typ.Type), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return apperr.New(apperr.Invalid, "the JSON body ends too early")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -141,7 +142,14 @@ func fieldName(f string) string {
 	return f
 }
 
-func kindName(k string) string {
+func kindName(t reflect.Type) string {
+	switch t.String() {
+	case "civil.Date":
+		return "a real date in the form YYYY-MM-DD"
+	case "licensing.Duration":
+		return `a duration such as "4h" or "90m"`
+	}
+	k := t.Kind().String()
 	switch k {
 	case "string":
 		return "a string"

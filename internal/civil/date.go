@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -86,13 +87,15 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 		*d = Date{}
 		return nil
 	}
+	// A type error lets encoding/json name the field at fault.
+	bad := &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[Date]()}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a date must be a string YYYY-MM-DD")
+		return bad
 	}
 	p, err := Parse(s)
 	if err != nil {
-		return err
+		return bad
 	}
 	*d = p
 	return nil
