@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -57,6 +58,9 @@ func main() {
 // run is main without the process: tests call it with their own args,
 // streams and context.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
 	var cli CLI
 	parser, err := kong.New(&cli,
 		kong.Name("tend"),
