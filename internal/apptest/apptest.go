@@ -91,6 +91,8 @@ type Options struct {
 	Demo   bool       // load the demo vendor
 	Config api.Config // zero: api.DefaultConfig()
 	Now    time.Time  // zero: 2026-03-02 10:00 Moscow, a Monday
+	// DSN, if set, rewrites the PostgreSQL DSN (to route it through a proxy).
+	DSN func(string) string
 }
 
 // NewApp starts a fresh tend on engine ("sqlite" or "postgres").
@@ -107,6 +109,9 @@ func NewApp(t testing.TB, engine string, o Options) *App {
 		opts.DataDir = t.TempDir()
 	case "postgres":
 		opts.DSN = freshSchema(t)
+		if o.DSN != nil {
+			opts.DSN = o.DSN(opts.DSN)
+		}
 	default:
 		t.Fatalf("unknown engine %q", engine)
 	}
