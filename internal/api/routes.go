@@ -10,9 +10,18 @@ import (
 	"tend/internal/store"
 )
 
-// routeTable is every API route. The OpenAPI document must list exactly
-// these; a test holds the two together.
+// routeTable is every API route, by surface. The OpenAPI document must
+// list exactly these; a test holds the two together.
 func (s *Server) routeTable() []route {
+	var all []route
+	for _, group := range [][]route{s.foundationRoutes(), s.calendarRoutes()} {
+		all = append(all, group...)
+	}
+	return all
+}
+
+// foundationRoutes: health, sessions, people, customers, licenses, instances.
+func (s *Server) foundationRoutes() []route {
 	st := s.store
 	return []route{
 		{method: "GET", path: "/healthz", public: true, h: s.healthz},
