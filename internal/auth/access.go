@@ -43,6 +43,8 @@ const (
 	KindCalendar Kind = "calendar"
 	KindSLATool  Kind = "sla_tool"
 	KindJournal  Kind = "journal"
+	KindRequest  Kind = "request"
+	KindProblem  Kind = "problem"
 )
 
 // Resource is what an action touches: its kind, the customer it belongs to
@@ -109,6 +111,20 @@ var rules = map[Kind]map[Action]map[Role]reach{
 	KindCalendar: {
 		Read:   {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleReleaseManager: all, RoleAdmin: all, RoleCustomerAdmin: all, RoleOperator: all, RoleIntegrator: all},
 		Update: {RoleAdmin: all},
+	},
+	// Requests: a customer admin sees the whole organisation's, an operator
+	// or integrator those they registered. Staff register on a customer's
+	// behalf (a phone call, an e-mail). What may be done to a request beyond
+	// commenting is the workflow's rule (desk.Allowed), applied after this.
+	KindRequest: {
+		Read:   {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleReleaseManager: all, RoleAdmin: all, RoleCustomerAdmin: org, RoleOperator: self, RoleIntegrator: self},
+		Create: {RoleAgent: all, RoleAdmin: all, RoleCustomerAdmin: org, RoleOperator: org, RoleIntegrator: org},
+		Update: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleReleaseManager: all, RoleAdmin: all, RoleCustomerAdmin: org, RoleOperator: self, RoleIntegrator: self},
+	},
+	KindProblem: {
+		Read:   {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleReleaseManager: all, RoleAdmin: all},
+		Create: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleAdmin: all},
+		Update: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleAdmin: all},
 	},
 	KindJournal: {
 		Read: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleReleaseManager: all, RoleAdmin: all, RoleCustomerAdmin: org},

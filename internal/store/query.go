@@ -131,3 +131,9 @@ func (s *Store) failOrNil(op string, err error) error {
 	}
 	return s.fail(op, err)
 }
+
+// Nullable scan targets, short names for the many optional columns.
+type (
+	nullInt  = sql.NullInt64
+	nullTime = sql.NullTime
+)

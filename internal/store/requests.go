@@ -1,0 +1,299 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"tend/internal/apperr"
+	"tend/internal/auth"
+	"tend/internal/desk"
+	"tend/internal/licensing"
+	"tend/internal/sla"
+)
+
+const requestCols = `id, number, customer_id, product_id, instance_id, requester_id, requester_name, requester_phone, channel,
+	type, priority, state, return_state, proposal_open, subject, description, steps, expected, actual,
+	covered, coverage_reason, coverage_message, license_id, assignee_id, problem_id, resolution, rating, rating_comment,
+	waiting_since, reminded_at, resolved_at, closed_at, created_by, version, created_at, updated_at, last_activity_at`
+
+func scanRequest(row scanner) (desk.Request, error) {
+	var r desk.Request
+	var cust, prod, inst, reqr, lic, asg, prob, by sql.NullInt64
+	var waiting, reminded, resolved, closed sql.NullTime
+	err := row.Scan(&r.ID, &r.Number, &cust, &prod, &inst, &reqr, &r.RequesterName, &r.RequesterPhone, &r.Channel,
+		&r.Type, &r.Priority, &r.State, &r.ReturnState, &r.ProposalOpen, &r.Subject, &r.Description, &r.Steps, &r.Expected, &r.Actual,
+		&r.Covered, &r.CoverageReason, &r.CoverageNote, &lic, &asg, &prob, &r.Resolution, &r.Rating, &r.RatingComment,
+		&waiting, &reminded, &resolved, &closed, &by, &r.Version, &r.CreatedAt, &r.UpdatedAt, &r.LastActivityAt)
+	r.CustomerID, r.ProductID, r.InstanceID, r.RequesterID = cust.Int64, prod.Int64, inst.Int64, reqr.Int64
+	r.LicenseID, r.AssigneeID, r.ProblemID, r.CreatedBy = lic.Int64, asg.Int64, prob.Int64, by.Int64
+	r.WaitingSince, r.RemindedAt, r.ResolvedAt, r.ClosedAt = timePtr(waiting), timePtr(reminded), timePtr(resolved), timePtr(closed)
+	return r, err
+}
+
+func requestResource(r desk.Request) auth.Resource {
+	return auth.Resource{Kind: auth.KindRequest, CustomerID: r.CustomerID, OwnerID: r.RequesterID}
+}
+
+func (c conn) loadRequest(ctx context.Context, id int64) (desk.Request, error) {
+	r, err := scanRequest(c.queryRow(ctx, `SELECT `+requestCols+` FROM requests WHERE id = ?`, id))
+	return r, notFound(err, "request")
+}
+
+// requestFor loads a request the caller may read; another customer's
+// request is "not found".
+func (c conn) requestFor(ctx context.Context, p auth.Principal, id int64) (desk.Request, error) {
+	r, err := c.loadRequest(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	if err := auth.Authorize(p, auth.Read, requestResource(r)); err != nil {
+		if apperr.Is(err, apperr.Forbidden) {
+			return desk.Request{}, apperr.New(apperr.NotFound, "no such request")
+		}
+		return desk.Request{}, err
+	}
+	return r, nil
+}
+
+// numberZone is where a registration's year is counted: the vendor's.
+var numberZone = sla.Moscow
+
+// nextNumber takes the next registration number of the year. The counter
+// row is locked by the update until the transaction ends, so concurrent
+// registrations on PostgreSQL queue here and SQLite has one writer anyway:
+// numbers are unique, increase, and are never handed out twice.
+func (c conn) nextNumber(ctx context.Context, now time.Time) (string, error) {
+	year := now.In(numberZone()).Year()
+	var last int64
+	err := c.queryRow(ctx, `INSERT INTO request_counters (year, last) VALUES (?, 1)
+		ON CONFLICT (year) DO UPDATE SET last = request_counters.last + 1 RETURNING last`, year).Scan(&last)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("REQ-%d-%06d", year, last), nil
+}
+
+// Idempotency: a key and the id of what its first call created are written
+// in the same transaction as that result.
+
+func fingerprint(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// replayed reports the result id of an earlier call with the same key; a
+// key reused for a different body is a conflict.
+func (c conn) replayed(ctx context.Context, p auth.Principal, key, fp string) (int64, error) {
+	if key == "" {
+		return 0, nil
+	}
+	if len(key) > 200 {
+		return 0, apperr.Field("Idempotency-Key", "the key is longer than 200 characters")
+	}
+	var stored string
+	var id int64
+	err := c.queryRow(ctx, `SELECT fingerprint, result_id FROM idempotency_keys WHERE account_id = ? AND key = ?`, p.AccountID, key).Scan(&stored, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if stored != fp {
+		return 0, &apperr.Error{Code: apperr.Conflict, Field: "Idempotency-Key", Message: "this Idempotency-Key was already used for a different request"}
+	}
+	return id, nil
+}
+
+func (c conn) rememberKey(ctx context.Context, p auth.Principal, key, fp string, id int64) error {
+	if key == "" {
+		return nil
+	}
+	_, err := c.exec(ctx, `INSERT INTO idempotency_keys (account_id, key, fingerprint, result_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		p.AccountID, key, fp, id, c.s.Now())
+	return err
+}
+
+// withKey runs an idempotent operation: a replay returns the first result's
+// id; two concurrent first calls with one key cannot both commit (the key's
+// primary key stops the second), and the loser then replays the winner.
+func (s *Store) withKey(ctx context.Context, p auth.Principal, op, key, fp string, fn func(c conn) (int64, error)) (id int64, replay bool, err error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		err = s.tx(ctx, op, func(c conn) error {
+			prev, err := c.replayed(ctx, p, key, fp)
+			if err != nil || prev != 0 {
+				id, replay = prev, prev != 0
+				return err
+			}
+			if id, err = fn(c); err != nil {
+				return err
+			}
+			return c.rememberKey(ctx, p, key, fp, id)
+		})
+		if err == nil || key == "" || !isUniqueViolation(err) {
+			return id, replay, err
+		}
+	}
+	return id, replay, err
+}
+
+// RegisterRequest registers a request (R3.4): it is numbered, checked
+// against the customer's licenses (R2.3: one that is not covered is still
+// registered, marked with the reason), and journaled, all in one
+// transaction. cal is the production calendar in force.
+func (s *Store) RegisterRequest(ctx context.Context, p auth.Principal, in desk.NewRequest, idemKey string, cal *sla.Calendar) (desk.Request, bool, error) {
+	fp := fingerprint(in)
+	var out desk.Request
+	id, replay, err := s.withKey(ctx, p, "register request", idemKey, fp, func(c conn) (int64, error) {
+		r, err := c.register(ctx, p, in, cal)
+		out = r
+		return r.ID, err
+	})
+	if err != nil {
+		return desk.Request{}, false, err
+	}
+	if replay {
+		out, err = s.GetRequest(ctx, p, id)
+	}
+	return out, replay, err
+}
+
+func (c conn) register(ctx context.Context, p auth.Principal, in desk.NewRequest, cal *sla.Calendar) (desk.Request, error) {
+	now := c.s.Now()
+	if p.IsCustomer() {
+		if in.CustomerID != 0 && in.CustomerID != p.CustomerID {
+			return desk.Request{}, apperr.New(apperr.NotFound, "no such customer")
+		}
+		if in.RequesterID != 0 && in.RequesterID != p.AccountID {
+			return desk.Request{}, apperr.Field("requester_id", "you register requests in your own name")
+		}
+		if in.Channel != desk.ChannelAPI {
+			in.Channel = desk.ChannelPortal
+		}
+		in.CustomerID, in.RequesterID = p.CustomerID, p.AccountID
+	} else if in.Channel == "" {
+		in.Channel = desk.ChannelPhone
+	}
+	if in.CustomerID == 0 && in.Channel != desk.ChannelEmail {
+		return desk.Request{}, apperr.Field("customer_id", "say which customer the request is from")
+	}
+	if err := auth.Authorize(p, auth.Create, auth.Resource{Kind: auth.KindRequest, CustomerID: in.CustomerID, OwnerID: in.RequesterID}); err != nil {
+		return desk.Request{}, err
+	}
+	if in.CustomerID != 0 {
+		if err := c.mustExist(ctx, "customers", in.CustomerID, "customer_id", "customer"); err != nil {
+			return desk.Request{}, err
+		}
+	}
+	if in.RequesterID != 0 {
+		// The requester's own name and phone unless others are given.
+		var name, phone string
+		var cust sql.NullInt64
+		err := c.queryRow(ctx, `SELECT name, phone, customer_id FROM accounts WHERE id = ?`, in.RequesterID).Scan(&name, &phone, &cust)
+		if err != nil || cust.Int64 != in.CustomerID {
+			return desk.Request{}, apperr.Field("requester_id", "the requester must be a contact of the customer")
+		}
+		if in.RequesterName == "" {
+			in.RequesterName = name
+		}
+		if in.RequesterPhone == "" {
+			in.RequesterPhone = phone
+		}
+	}
+	if in.ProductID == 0 && in.CustomerID != 0 {
+		return desk.Request{}, apperr.Field("product_id", "choose the product the request is about")
+	}
+	if err := in.Validate(); err != nil {
+		return desk.Request{}, err
+	}
+	if in.ProductID != 0 {
+		if err := c.mustExist(ctx, "products", in.ProductID, "product_id", "product"); err != nil {
+			return desk.Request{}, err
+		}
+	}
+	if in.InstanceID != 0 {
+		var cust, prod int64
+		err := c.queryRow(ctx, `SELECT customer_id, product_id FROM instances WHERE id = ?`, in.InstanceID).Scan(&cust, &prod)
+		if err != nil || cust != in.CustomerID || prod != in.ProductID {
+			return desk.Request{}, apperr.Field("instance_id", "the instance must be the customer's installation of this product")
+		}
+	}
+	cov := licensing.Coverage{Reason: "triage", Message: "Not yet linked to a customer; the support desk will sort it."}
+	if in.CustomerID != 0 {
+		lics, err := c.licensesOf(ctx, in.CustomerID)
+		if err != nil {
+			return desk.Request{}, err
+		}
+		cov = licensing.Cover(lics, in.ProductID, in.Type, in.Priority, now, cal)
+	}
+	number, err := c.nextNumber(ctx, now)
+	if err != nil {
+		return desk.Request{}, err
+	}
+	r := desk.Request{
+		Number: number, CustomerID: in.CustomerID, ProductID: in.ProductID, InstanceID: in.InstanceID,
+		RequesterID: in.RequesterID, RequesterName: in.RequesterName, RequesterPhone: in.RequesterPhone,
+		Channel: in.Channel, Type: in.Type, Priority: in.Priority, State: desk.StateReceived,
+		Subject: in.Subject, Description: in.Description, Steps: in.Steps, Expected: in.Expected, Actual: in.Actual,
+		Covered: cov.Covered, CoverageReason: cov.Reason, CoverageNote: cov.Message, LicenseID: cov.LicenseID,
+		CreatedBy: p.AccountID, Version: 1, CreatedAt: now, UpdatedAt: now, LastActivityAt: now,
+	}
+	r.ID, err = c.insert(ctx, `INSERT INTO requests (number, customer_id, product_id, instance_id, requester_id, requester_name, requester_phone,
+		channel, type, priority, state, subject, description, steps, expected, actual, covered, coverage_reason, coverage_message, license_id,
+		created_by, version, created_at, updated_at, last_activity_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Number, nullID(r.CustomerID), nullID(r.ProductID), nullID(r.InstanceID), nullID(r.RequesterID), r.RequesterName, r.RequesterPhone,
+		r.Channel, r.Type, r.Priority, r.State, r.Subject, r.Description, r.Steps, r.Expected, r.Actual, r.Covered, r.CoverageReason, r.CoverageNote, nullID(r.LicenseID),
+		nullID(r.CreatedBy), r.Version, now, now, now)
+	if err != nil {
+		return desk.Request{}, err
+	}
+	note := "channel " + string(r.Channel)
+	if !r.Covered {
+		note += "; not covered: " + r.CoverageNote
+	}
+	return r, c.journal(ctx, p, "request", r.ID, r.CustomerID, "registered", nil, r, note)
+}
+
+// licensesOf reads a customer's licenses with their plans, in the caller's
+// transaction.
+func (c conn) licensesOf(ctx context.Context, customerID int64) ([]licensing.License, error) {
+	rows, err := c.query(ctx, `SELECT `+licenses.cols+` FROM licenses WHERE customer_id = ? ORDER BY id`, customerID)
+	if err != nil {
+		return nil, err
+	}
+	var out []licensing.License
+	for rows.Next() {
+		l, err := licenses.scan(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	planCache := map[int64]*licensing.Plan{}
+	for i := range out {
+		pl, ok := planCache[out[i].PlanID]
+		if !ok {
+			v, err := plans.scan(c.queryRow(ctx, `SELECT `+plans.cols+` FROM plans WHERE id = ?`, out[i].PlanID))
+			if err != nil {
+				return nil, err
+			}
+			pl = &v
+			planCache[out[i].PlanID] = pl
+		}
+		out[i].Plan = pl
+	}
+	return out, nil
+}

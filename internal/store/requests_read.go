@@ -1,0 +1,314 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"tend/internal/apperr"
+	"tend/internal/auth"
+	"tend/internal/desk"
+)
+
+// RequestView is a request with everything its page shows.
+type RequestView struct {
+	desk.Request
+	Comments    []desk.Comment  `json:"comments"`
+	Proposals   []desk.Proposal `json:"proposals"`
+	Attachments []Attachment    `json:"attachments"`
+	// Allowed lists the workflow actions the caller may take now.
+	Allowed []desk.Action `json:"allowed_actions"`
+}
+
+// Attachment describes a stored file.
+type Attachment struct {
+	ID          int64     `json:"id"`
+	RequestID   int64     `json:"request_id"`
+	CommentID   int64     `json:"comment_id,omitempty"`
+	Name        string    `json:"name"`
+	ContentType string    `json:"content_type"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	Internal    bool      `json:"internal"`
+	UploadedBy  int64     `json:"uploaded_by,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	BlobKey     string    `json:"-"`
+}
+
+// ActorOf is how the workflow sees the caller on a request.
+func ActorOf(p auth.Principal, r desk.Request) desk.Actor {
+	return desk.Actor{Role: string(p.Role), OrgID: p.CustomerID, IsRequester: p.AccountID != 0 && p.AccountID == r.RequesterID}
+}
+
+// GetRequest reads a request.
+func (s *Store) GetRequest(ctx context.Context, p auth.Principal, id int64) (desk.Request, error) {
+	r, err := s.read().requestFor(ctx, p, id)
+	return r, s.failOrNil("get request", err)
+}
+
+// ViewRequest reads a request with its conversation, proposals, files and
+// the actions the caller may take. Customers do not see internal notes.
+func (s *Store) ViewRequest(ctx context.Context, p auth.Principal, id int64) (RequestView, error) {
+	c := s.read()
+	r, err := c.requestFor(ctx, p, id)
+	if err != nil {
+		return RequestView{}, s.failOrNil("view request", err)
+	}
+	v := RequestView{Request: r, Comments: []desk.Comment{}, Proposals: []desk.Proposal{}, Attachments: []Attachment{}}
+	if p.Scope != auth.ScopeRead {
+		v.Allowed = desk.Allowed(r.WorkflowSubject(), ActorOf(p, r))
+	}
+	if v.Allowed == nil {
+		v.Allowed = []desk.Action{}
+	}
+	if v.Comments, err = c.comments(ctx, id, p.IsCustomer()); err != nil {
+		return v, s.fail("view request", err)
+	}
+	if v.Proposals, err = c.proposals(ctx, id); err != nil {
+		return v, s.fail("view request", err)
+	}
+	if v.Attachments, err = c.attachments(ctx, id, p.IsCustomer()); err != nil {
+		return v, s.fail("view request", err)
+	}
+	return v, nil
+}
+
+func (c conn) comments(ctx context.Context, requestID int64, publicOnly bool) ([]desk.Comment, error) {
+	q := `SELECT id, request_id, author_id, author_name, from_staff, internal, body, created_at FROM comments WHERE request_id = ?`
+	if publicOnly {
+		q += ` AND internal = FALSE`
+	}
+	rows, err := c.query(ctx, q+` ORDER BY id`, requestID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []desk.Comment{}
+	for rows.Next() {
+		var cm desk.Comment
+		var author nullInt
+		if err := rows.Scan(&cm.ID, &cm.RequestID, &author, &cm.AuthorName, &cm.FromStaff, &cm.Internal, &cm.Body, &cm.CreatedAt); err != nil {
+			return nil, err
+		}
+		cm.AuthorID = author.Int64
+		out = append(out, cm)
+	}
+	return out, rows.Err()
+}
+
+func (c conn) proposals(ctx context.Context, requestID int64) ([]desk.Proposal, error) {
+	rows, err := c.query(ctx, `SELECT id, request_id, version, scope, effort_hours, deadline, status, proposed_by, proposed_at, decided_by, decided_at, comment
+		FROM proposals WHERE request_id = ? ORDER BY version`, requestID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []desk.Proposal{}
+	for rows.Next() {
+		var pr desk.Proposal
+		var decided nullTime
+		if err := rows.Scan(&pr.ID, &pr.RequestID, &pr.Version, &pr.Scope, &pr.EffortHours, &pr.Deadline, &pr.Status, &pr.ProposedBy, &pr.ProposedAt, &pr.DecidedBy, &decided, &pr.Comment); err != nil {
+			return nil, err
+		}
+		pr.DecidedAt = timePtr(decided)
+		out = append(out, pr)
+	}
+	return out, rows.Err()
+}
+
+const attachmentCols = `id, request_id, comment_id, name, content_type, size, sha256, internal, uploaded_by, created_at, blob_key`
+
+func scanAttachment(row scanner) (Attachment, error) {
+	var a Attachment
+	var comment, by nullInt
+	err := row.Scan(&a.ID, &a.RequestID, &comment, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &a.Internal, &by, &a.CreatedAt, &a.BlobKey)
+	a.CommentID, a.UploadedBy = comment.Int64, by.Int64
+	return a, err
+}
+
+func (c conn) attachments(ctx context.Context, requestID int64, publicOnly bool) ([]Attachment, error) {
+	q := `SELECT ` + attachmentCols + ` FROM attachments WHERE request_id = ?`
+	if publicOnly {
+		q += ` AND internal = FALSE`
+	}
+	rows, err := c.query(ctx, q+` ORDER BY id`, requestID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Attachment{}
+	for rows.Next() {
+		a, err := scanAttachment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RequestFilter narrows and orders a queue.
+type RequestFilter struct {
+	States     []desk.State
+	Type       string
+	Priority   string
+	ProductID  int64
+	CustomerID int64
+	AssigneeID int64
+	Covered    *bool
+	Open       *bool  // only open (or only finished) requests
+	Query      string // text in the subject or the number
+	Sort       string // "created" (newest first, the default) or "activity" (most recent activity first)
+	Cursor     string // the Next of the previous page
+	Limit      int
+}
+
+// RequestList is a page of a queue.
+type RequestList struct {
+	Items []desk.Request `json:"items"`
+	Total int            `json:"total"`
+	Next  string         `json:"next,omitempty"`
+}
+
+var openStates = []desk.State{desk.StateReceived, desk.StateClarifying, desk.StateScopeDefined, desk.StateDeadlineAgreed,
+	desk.StateAgreed, desk.StateInWork, desk.StateDeployed, desk.StateRolledOut, desk.StateResolved}
+
+// ListRequests lists a queue with keyset pagination: a page is found by
+// the sort key of the last row seen, never by OFFSET, so deep pages stay
+// as fast as the first and rows added meanwhile do not shift them.
+func (s *Store) ListRequests(ctx context.Context, p auth.Principal, f RequestFilter) (RequestList, error) {
+	scope, err := auth.ListScope(p, auth.KindRequest)
+	if err != nil {
+		return RequestList{}, err
+	}
+	var w where
+	w.scope(scope, "customer_id", "requester_id")
+	if len(f.States) > 0 {
+		w.add("state IN ("+placeholders(len(f.States))+")", anySlice(f.States)...)
+	}
+	if f.Open != nil {
+		op := "IN"
+		if !*f.Open {
+			op = "NOT IN"
+		}
+		w.add("state "+op+" ("+placeholders(len(openStates))+")", anySlice(openStates)...)
+	}
+	if f.Type != "" {
+		w.add("type = ?", f.Type)
+	}
+	if f.Priority != "" {
+		w.add("priority = ?", f.Priority)
+	}
+	if f.ProductID != 0 {
+		w.add("product_id = ?", f.ProductID)
+	}
+	if f.CustomerID != 0 {
+		w.add("customer_id = ?", f.CustomerID)
+	}
+	if f.AssigneeID != 0 {
+		w.add("assignee_id = ?", f.AssigneeID)
+	}
+	if f.Covered != nil {
+		w.add("covered = ?", *f.Covered)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		w.add("(LOWER(subject) LIKE ? ESCAPE '\\' OR number = ?)", likeArg(q), strings.ToUpper(q))
+	}
+	c := s.read()
+	out := RequestList{Items: []desk.Request{}}
+	if err := c.queryRow(ctx, `SELECT COUNT(*) FROM requests`+w.sql(), w.args...).Scan(&out.Total); err != nil {
+		return out, s.fail("count requests", err)
+	}
+	order := "id DESC"
+	if f.Sort == "activity" {
+		order = "last_activity_at DESC, id DESC"
+	} else if f.Sort != "" && f.Sort != "created" {
+		return out, apperr.Field("sort", "sort must be created or activity")
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return out, err
+		}
+		if f.Sort == "activity" {
+			w.add("(last_activity_at < ? OR (last_activity_at = ? AND id < ?))", at, at, id)
+		} else {
+			w.add("id < ?", id)
+		}
+	}
+	limit := Page{Limit: f.Limit}.limit()
+	rows, err := c.query(ctx, `SELECT `+requestCols+` FROM requests`+w.sql()+` ORDER BY `+order+` LIMIT ?`, append(w.args, limit+1)...)
+	if err != nil {
+		return out, s.fail("list requests", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return out, s.fail("list requests", err)
+		}
+		out.Items = append(out.Items, r)
+	}
+	if err := rows.Err(); err != nil {
+		return out, s.fail("list requests", err)
+	}
+	if len(out.Items) > limit {
+		out.Items = out.Items[:limit]
+		last := out.Items[limit-1]
+		out.Next = encodeCursor(last.LastActivityAt, last.ID)
+	}
+	return out, nil
+}
+
+func encodeCursor(at time.Time, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixNano(), 10) + ":" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(s string) (time.Time, int64, error) {
+	bad := apperr.Field("cursor", "the cursor is not one this server gave out")
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return time.Time{}, 0, bad
+	}
+	ns, id, ok := strings.Cut(string(b), ":")
+	if !ok {
+		return time.Time{}, 0, bad
+	}
+	n, err1 := strconv.ParseInt(ns, 10, 64)
+	i, err2 := strconv.ParseInt(id, 10, 64)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, 0, bad
+	}
+	return time.Unix(0, n).UTC(), i, nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func anySlice[T any](v []T) []any {
+	out := make([]any, len(v))
+	for i, x := range v {
+		out[i] = x
+	}
+	return out
+}
+
+// RequestJournal lists a request's journal, oldest first.
+func (s *Store) RequestJournal(ctx context.Context, p auth.Principal, id int64, pg Page) (List[Entry], error) {
+	if _, err := s.read().requestFor(ctx, p, id); err != nil {
+		return List[Entry]{}, s.failOrNil("request journal", err)
+	}
+	var w where
+	w.add("entity = ?", "request")
+	w.add("entity_id = ?", id)
+	if p.IsCustomer() {
+		// Internal notes stay internal in the journal too.
+		w.add("action NOT IN (?, ?)", "internal_note", "internal_attachment")
+	}
+	return listPage(ctx, s, "request journal", "journal",
+		`id, at, actor_id, actor_name, entity, entity_id, customer_id, action, before_json, after_json, note`,
+		w, pg, scanEntry, func(e Entry) int64 { return e.ID })
+}
