@@ -54,7 +54,9 @@ func (s *Server) deskOptions(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 // idempotencyKey reads the Idempotency-Key header.
-func idempotencyKey(r *http.Request) string { return strings.TrimSpace(r.Header.Get("Idempotency-Key")) }
+func idempotencyKey(r *http.Request) string {
+	return strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+}
 
 func (s *Server) registerRequest(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	b, err := readBody(r, s.cfg.MaxBody)
