@@ -189,3 +189,8 @@ func ListScope(p Principal, kind Kind) (Scope, error) {
 
 // Can is Authorize as a yes/no, for deciding what to show.
 func Can(p Principal, act Action, r Resource) bool { return Authorize(p, act, r) == nil }
+
+// Principal is the account acting with its full rights (a session).
+func (a Account) Principal() Principal {
+	return Principal{AccountID: a.ID, Name: a.Name, Role: a.Role, CustomerID: a.CustomerID, Scope: ScopeWrite}
+}

@@ -52,7 +52,7 @@ func Load(ctx context.Context, st *store.Store, now time.Time) (bool, error) {
 	} else if !apperr.Is(err, apperr.NotFound) {
 		return false, err
 	}
-	l := loader{ctx: ctx, st: st, p: auth.System}
+	l := loader{ctx: ctx, st: st, p: auth.System, instances: map[string]int64{}}
 	// Demo accounts use the short password "demo" on purpose; it is below
 	// the floor for passwords people choose, so its hash is set directly.
 	staff := []auth.Account{
@@ -111,6 +111,7 @@ func Load(ctx context.Context, st *store.Store, now time.Time) (bool, error) {
 	l.instance(lifecycle.Instance{CustomerID: alfa, ProductID: portal, Name: "Alfa subscriber portal", Environment: "production", Version: "2026.11", Components: []lifecycle.Component{}, ContactID: alfaAdmin, Location: "https://portal.alfa.example (hosted by the vendor)"})
 	l.instance(lifecycle.Instance{CustomerID: beta, ProductID: platform, Name: "Beta warehouse", Environment: "production", Version: "4.1.7", Components: services("4.1.7"), ContactID: betaAdmin, Location: "10.20.0.15 (St Petersburg warehouse)"})
 	l.instance(lifecycle.Instance{CustomerID: gamma, ProductID: platform, Name: "Gamma stores", Environment: "production", Version: "3.9.4", Components: services("3.9.4"), ContactID: gammaAdmin, Location: "gamma-sec01"})
+	l.loadRequests(now, l.instances, map[string]int64{"secplat": platform, "portal": portal})
 	return true, l.err
 }
 
@@ -128,6 +129,8 @@ type loader struct {
 	st  *store.Store
 	p   auth.Principal
 	err error
+	// instances by name, for the demo requests.
+	instances map[string]int64
 }
 
 func (l *loader) fail(what string, err error) {
@@ -189,6 +192,7 @@ func (l *loader) instance(v lifecycle.Instance) {
 	if l.err != nil {
 		return
 	}
-	_, err := l.st.CreateInstance(l.ctx, l.p, v)
+	out, err := l.st.CreateInstance(l.ctx, l.p, v)
 	l.fail("instance "+v.Name, err)
+	l.instances[v.Name] = out.ID
 }

@@ -270,7 +270,9 @@ func (s *Store) PrincipalFor(ctx context.Context, id, epoch int64) (auth.Princip
 }
 
 func principalOf(a auth.Account, scope auth.TokenScope) auth.Principal {
-	return auth.Principal{AccountID: a.ID, Name: a.Name, Role: a.Role, CustomerID: a.CustomerID, Scope: scope}
+	p := a.Principal()
+	p.Scope = scope
+	return p
 }
 
 // tokenTouchEvery limits last-used updates to one write a minute per token.
