@@ -66,7 +66,7 @@ func (l *loader) loadRequests(now time.Time, instances map[string]int64, product
 	}{
 		{alfaOp, desk.NewRequest{ProductID: platform, InstanceID: hq, Type: "fault", Priority: "emergency", Subject: "Turnstiles at gate 3 do not open",
 			Description: "Since 08:40 none of the turnstiles at gate 3 open for any badge. Staff are let in by hand.",
-			Steps: "1. Present any valid badge at gate 3.\n2. Watch the turnstile.", Expected: "The turnstile opens.", Actual: "The reader beeps green, the turnstile stays locked."}, nil},
+			Steps:       "1. Present any valid badge at gate 3.\n2. Watch the turnstile.", Expected: "The turnstile opens.", Actual: "The reader beeps green, the turnstile stays locked."}, nil},
 		{alfaOp, desk.NewRequest{ProductID: platform, Type: "consultation", Subject: "Как выгрузить табель учёта рабочего времени в 1С?",
 			Description: "Нужно ежемесячно выгружать табель в 1С:ЗУП. Какой формат поддерживается?"},
 			[]step{{agent, desk.ActionAskClarification, desk.Needs{Text: "Which 1C:ZUP version do you run, 3.1 or later?"}}}},
