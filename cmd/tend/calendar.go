@@ -4,37 +4,123 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"tend/internal/apperr"
+	"tend/internal/auth"
+	"tend/internal/calendar"
 	"tend/internal/sla"
+	"tend/internal/store"
 )
 
-// CalendarCmd shows the production calendar in force.
+// CalendarCmd shows and imports the production calendar in force.
 type CalendarCmd struct {
+	Import  CalendarImportCmd  `cmd:"" help:"Import a production calendar file (XML or JSON) over the shipped calendar."`
 	Days    CalendarDaysCmd    `cmd:"" help:"Print every day of a year with its kind: working, short, weekend, holiday."`
 	Summary CalendarSummaryCmd `cmd:"" help:"Print a year's working days and hours for a 40-hour week."`
+}
+
+// CalendarImportCmd stores a calendar file in the database, where every
+// tend serve on it finds it (a running one within half a minute).
+type CalendarImportCmd struct {
+	File   string `arg:"" type:"path" help:"The calendar: the public XML format (<calendar year=…><days><day d=\"MM.DD\" t=\"1|2|3\"/>) or a JSON list of {\"date\",\"kind\"} (a list of such lists for several years)."`
+	Source string `help:"The decree behind the calendar, noted with the imported years (default: what the file says)."`
+}
+
+func (c *CalendarImportCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
+	data, err := os.ReadFile(c.File)
+	if err != nil {
+		return fmt.Errorf("read the calendar file: %w", err)
+	}
+	st, err := openStore(ctx, g, log)
+	if err != nil {
+		return fmt.Errorf("%w (a running tend takes calendar files through its API: POST /api/v1/calendar/import)", err)
+	}
+	defer st.Close()
+	svc := calendar.New(st, log)
+	if err := svc.Load(ctx); err != nil {
+		return humanError(err)
+	}
+	years, err := svc.Import(ctx, auth.System, data, c.File, c.Source)
+	if err != nil {
+		if e := apperr.As(err); e.Field == "file" {
+			return fmt.Errorf("%s was not imported: %s", c.File, e.Message)
+		}
+		return humanError(err)
+	}
+	cal := svc.Current()
+	for _, y := range years {
+		s := cal.Summary(y)
+		fmt.Fprintf(out, "imported %d: %d working days (%d short), %d hours for a 40-hour week; source: %s\n",
+			y, s.WorkingDays, s.ShortDays, s.Hours40, cal.Source(y))
+	}
+	return nil
+}
+
+// calendarInForce is the calendar tend serve would use: the shipped one
+// with the years imported into the database. It neither creates nor
+// migrates a database: with none yet, the shipped calendar is the one in
+// force. When the database cannot be read (an SQLite database held by a
+// running tend serve, an unreachable PostgreSQL) it says so on standard
+// error and answers from the shipped calendar.
+func calendarInForce(ctx context.Context, g *Globals, log *slog.Logger) *sla.Calendar {
+	if !databaseExists(g) {
+		return sla.Default()
+	}
+	fallback := func(err error) *sla.Calendar {
+		log.Warn("answering from the shipped calendar, without imported years: the database cannot be read", "err", err)
+		return sla.Default()
+	}
+	st, err := store.Open(ctx, store.Options{DSN: g.DB, DataDir: g.Data, Log: log})
+	if err != nil {
+		return fallback(err)
+	}
+	defer st.Close()
+	svc := calendar.New(st, log)
+	if err := svc.Load(ctx); err != nil {
+		return fallback(err)
+	}
+	return svc.Current()
+}
+
+// databaseExists says whether the globals name a database that may hold
+// imports: any PostgreSQL URL, or an SQLite file that is there.
+func databaseExists(g *Globals) bool {
+	if strings.HasPrefix(g.DB, "postgres://") || strings.HasPrefix(g.DB, "postgresql://") {
+		return true
+	}
+	path := strings.TrimPrefix(g.DB, "sqlite:")
+	if path == "" {
+		path = filepath.Join(g.Data, "tend.db")
+	}
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 type CalendarDaysCmd struct {
 	Year int `required:"" help:"Year, such as 2025."`
 }
 
-func (c *CalendarDaysCmd) Run(ctx context.Context, out io.Writer) error {
+func (c *CalendarDaysCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
 	if err := checkYear(c.Year); err != nil {
 		return err
 	}
-	return sla.WriteDays(out, sla.Default(), c.Year)
+	return sla.WriteDays(out, calendarInForce(ctx, g, log), c.Year)
 }
 
 type CalendarSummaryCmd struct {
 	Year int `required:"" help:"Year, such as 2025."`
 }
 
-func (c *CalendarSummaryCmd) Run(ctx context.Context, out io.Writer) error {
+func (c *CalendarSummaryCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
 	if err := checkYear(c.Year); err != nil {
 		return err
 	}
-	cal := sla.Default()
+	cal := calendarInForce(ctx, g, log)
 	s := cal.Summary(c.Year)
 	fmt.Fprintf(out, "year\t%d\nworking days\t%d\nshort days\t%d\ndays off\t%d\nworking hours (40-hour week)\t%d\n",
 		s.Year, s.WorkingDays, s.ShortDays, s.DaysOff, s.Hours40)
@@ -65,7 +151,7 @@ type scheduleFlags struct {
 	Mode   string `default:"working" enum:"working,24x7" help:"working: on the production calendar; 24x7: around the clock."`
 }
 
-func (f scheduleFlags) schedule() (sla.Schedule, error) {
+func (f scheduleFlags) schedule(cal *sla.Calendar) (sla.Schedule, error) {
 	loc, err := time.LoadLocation(f.Zone)
 	if err != nil {
 		return sla.Schedule{}, fmt.Errorf("--zone: unknown time zone %q", f.Zone)
@@ -78,7 +164,7 @@ func (f scheduleFlags) schedule() (sla.Schedule, error) {
 	if err != nil {
 		return sla.Schedule{}, fmt.Errorf("--mode: %w", err)
 	}
-	return sla.Schedule{Cal: sla.Default(), Win: win, Mode: mode}, nil
+	return sla.Schedule{Cal: cal, Win: win, Mode: mode}, nil
 }
 
 type SLADueCmd struct {
@@ -87,7 +173,7 @@ type SLADueCmd struct {
 	scheduleFlags
 }
 
-func (c *SLADueCmd) Run(out io.Writer) error {
+func (c *SLADueCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
 	from, err := time.Parse(time.RFC3339, c.From)
 	if err != nil {
 		return fmt.Errorf("--from: %q is not an RFC 3339 instant such as 2025-12-30T16:00:00+03:00", c.From)
@@ -95,7 +181,7 @@ func (c *SLADueCmd) Run(out io.Writer) error {
 	if c.Working < 0 {
 		return fmt.Errorf("--working must not be negative")
 	}
-	s, err := c.schedule()
+	s, err := c.schedule(calendarInForce(ctx, g, log))
 	if err != nil {
 		return err
 	}
@@ -109,7 +195,7 @@ type SLABetweenCmd struct {
 	scheduleFlags
 }
 
-func (c *SLABetweenCmd) Run(out io.Writer) error {
+func (c *SLABetweenCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
 	from, err := time.Parse(time.RFC3339, c.From)
 	if err != nil {
 		return fmt.Errorf("--from: %q is not an RFC 3339 instant", c.From)
@@ -118,7 +204,7 @@ func (c *SLABetweenCmd) Run(out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--to: %q is not an RFC 3339 instant", c.To)
 	}
-	s, err := c.schedule()
+	s, err := c.schedule(calendarInForce(ctx, g, log))
 	if err != nil {
 		return err
 	}

@@ -8,15 +8,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"tend/internal/api"
+	"tend/internal/blob"
+	"tend/internal/calendar"
 	"tend/internal/demo"
 	"tend/internal/obs"
-	"tend/internal/sla"
 	"tend/internal/store"
 )
+
+// calendarPoll is how often a server checks whether another replica has
+// imported a production calendar.
+const calendarPoll = 30 * time.Second
 
 func obsHandler(h slog.Handler) slog.Handler { return obs.Handler{Handler: h} }
 
@@ -25,6 +32,7 @@ type ServeCmd struct {
 	Addr            string        `help:"Address to listen on." env:"TEND_ADDR" default:"127.0.0.1:8080"`
 	BaseURL         string        `help:"The address people use to reach tend (https://… behind a proxy); sets Secure cookies when https." env:"TEND_BASE_URL" placeholder:"URL"`
 	MaxBody         int64         `help:"Largest JSON body accepted, in bytes." env:"TEND_MAX_BODY" default:"1048576"`
+	MaxUpload       int64         `help:"Largest attachment accepted, in bytes." env:"TEND_MAX_UPLOAD" default:"67108864"`
 	ShutdownTimeout time.Duration `help:"How long to let requests in flight finish on shutdown." env:"TEND_SHUTDOWN_TIMEOUT" default:"30s"`
 }
 
@@ -75,10 +83,20 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 		}
 	}
 
+	cal := calendar.New(st, log)
+	if err := cal.Load(ctx); err != nil {
+		return fmt.Errorf("load the production calendar: %w", err)
+	}
+
 	cfg := api.DefaultConfig()
 	cfg.MaxBody = c.MaxBody
+	cfg.MaxUpload = c.MaxUpload
 	cfg.SecureCookies = strings.HasPrefix(c.BaseURL, "https://")
-	srv := api.New(cfg, st, log, sla.Default)
+	files, err := blob.NewDisk(filepath.Join(g.Data, "files"))
+	if err != nil {
+		return err
+	}
+	srv := api.New(cfg, st, log, cal.Current, api.WithCalendarImport(cal), api.WithBlobs(files))
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -99,18 +117,16 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 	printWelcome(out, url, withDemo)
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sweepSessions(bg, st, log)
-	}()
+	var background sync.WaitGroup
+	background.Go(func() { sweepSessions(bg, st, log) })
+	background.Go(func() { cal.Watch(bg, calendarPoll) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		stopBG()
-		<-done
+		background.Wait()
 		return err
 	case <-ctx.Done():
 	}
@@ -119,7 +135,7 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 	defer cancel()
 	err = hs.Shutdown(sctx)
 	stopBG()
-	<-done
+	background.Wait()
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: requests still running after %s", c.ShutdownTimeout)
 	}

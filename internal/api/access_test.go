@@ -17,6 +17,7 @@ type ids struct {
 	betaAdmin, betaOperator, alfaAdmin   int64 // contacts
 	betaLicense, betaInstance, betaToken int64
 	staffAgent, product, plan            int64
+	betaRequest                          int64 // a request beta's admin registered
 }
 
 type probe struct {
@@ -131,6 +132,9 @@ func TestCustomersCannotReachEachOther(t *testing.T) {
 			var tok struct{ ID int64 }
 			betaAdmin.Do("POST", "/api/v1/tokens", map[string]string{"name": "beta script"}, 201, &tok)
 			d.betaToken = tok.ID
+			var req struct{ ID int64 }
+			betaAdmin.Do("POST", "/api/v1/requests", map[string]any{"product_id": d.product, "type": "fault", "subject": "Beta's own fault", "description": "Only beta may see this."}, 201, &req)
+			d.betaRequest = req.ID
 
 			before := snapshotBeta(t, admin, d)
 			cases := accessCases(d)
@@ -208,6 +212,9 @@ func snapshotBeta(t *testing.T, admin *apptest.Client, d ids) string {
 		fmt.Sprintf("/api/v1/licenses?customer_id=%d", d.beta),
 		fmt.Sprintf("/api/v1/instances?customer_id=%d", d.beta),
 		fmt.Sprintf("/api/v1/staff/%d", d.staffAgent),
+		fmt.Sprintf("/api/v1/requests/%d", d.betaRequest),
+		fmt.Sprintf("/api/v1/requests/%d/journal", d.betaRequest),
+		fmt.Sprintf("/api/v1/requests?customer_id=%d&limit=200", d.beta),
 		"/api/v1/customers", "/api/v1/plans", "/api/v1/products",
 	} {
 		resp := admin.Do("GET", p, nil, 200, nil)

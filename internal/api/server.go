@@ -16,6 +16,7 @@ import (
 
 	"tend/internal/apperr"
 	"tend/internal/auth"
+	"tend/internal/blob"
 	"tend/internal/obs"
 	"tend/internal/sla"
 	"tend/internal/store"
@@ -30,11 +31,13 @@ type Config struct {
 	// SessionLifetime is the longest a sign-in lasts; SessionIdle ends it
 	// earlier after that long without use.
 	SessionLifetime, SessionIdle time.Duration
+	// MaxUpload caps one attachment, in bytes (0: DefaultMaxUpload).
+	MaxUpload int64
 }
 
 // DefaultConfig is what `tend serve` uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{MaxBody: 1 << 20, SessionLifetime: 7 * 24 * time.Hour, SessionIdle: 12 * time.Hour}
+	return Config{MaxBody: 1 << 20, SessionLifetime: 7 * 24 * time.Hour, SessionIdle: 12 * time.Hour, MaxUpload: DefaultMaxUpload}
 }
 
 // Server is the HTTP face of tend.
@@ -46,12 +49,17 @@ type Server struct {
 	byLogin  *auth.LoginLimiter
 	byIP     *auth.LoginLimiter
 	cal      func() *sla.Calendar
+	calImp   CalendarImporter // nil: calendar imports are refused
+	blobs    blob.Store       // nil: attachments are refused (WithBlobs)
 	now      func() time.Time
 	routes   []route
 }
 
+// Option adds an optional part to the server (WithCalendarImport).
+type Option func(*Server)
+
 // New builds the server. cal gives the production calendar in force.
-func New(cfg Config, st *store.Store, log *slog.Logger, cal func() *sla.Calendar) *Server {
+func New(cfg Config, st *store.Store, log *slog.Logger, cal func() *sla.Calendar, opts ...Option) *Server {
 	sm := scs.New()
 	sm.Store = st.Sessions()
 	sm.Lifetime = cfg.SessionLifetime
@@ -68,6 +76,9 @@ func New(cfg Config, st *store.Store, log *slog.Logger, cal func() *sla.Calendar
 		byIP:    auth.NewLoginLimiter(60, time.Second),
 	}
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, s.log, err) }
+	for _, o := range opts {
+		o(s)
+	}
 	s.routes = s.routeTable()
 	return s
 }

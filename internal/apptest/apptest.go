@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"tend/internal/api"
+	"tend/internal/blob"
+	"tend/internal/calendar"
 	"tend/internal/demo"
 	"tend/internal/sla"
 	"tend/internal/store"
@@ -79,11 +82,16 @@ func (c *Clock) Advance(d time.Duration) {
 
 // App is one test's tend.
 type App struct {
-	Store  *store.Store
-	Server *api.Server
-	HTTP   *httptest.Server
-	Clock  *Clock
-	Engine string
+	Store *store.Store
+	// Calendar is the production calendar in force, as tend serve has it:
+	// the shipped calendar plus imports (Calendar.Import).
+	Calendar *calendar.Service
+	Server   *api.Server
+	HTTP     *httptest.Server
+	Clock    *Clock
+	Engine   string
+	// Files is the folder of the attachment store.
+	Files string
 }
 
 // Options adjust NewApp.
@@ -132,10 +140,26 @@ func NewApp(t testing.TB, engine string, o Options) *App {
 	if cfg.MaxBody == 0 {
 		cfg = api.DefaultConfig()
 	}
-	srv := api.New(cfg, st, slog.New(slog.DiscardHandler), sla.Default)
+	cal := calendar.New(st, slog.New(slog.DiscardHandler))
+	if err := cal.Load(ctx); err != nil {
+		t.Fatalf("load the calendar: %v", err)
+	}
+	files, err := blob.NewDisk(filepath.Join(t.TempDir(), "files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.New(cfg, st, slog.New(slog.DiscardHandler), cal.Current, api.WithCalendarImport(cal), api.WithBlobs(files))
 	hs := httptest.NewServer(srv.Handler(nil))
 	t.Cleanup(hs.Close)
-	return &App{Store: st, Server: srv, HTTP: hs, Clock: clock, Engine: engine}
+	return &App{Store: st, Calendar: cal, Server: srv, HTTP: hs, Clock: clock, Engine: engine, Files: files.Root()}
+}
+
+// PostgresDSN makes an empty schema on TEND_TEST_PG, dropped when the test
+// ends, and returns a DSN that uses it: for tests that open their own store,
+// such as the command line's. It skips the test when TEND_TEST_PG is unset.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	return freshSchema(t)
 }
 
 // freshSchema makes an empty schema on TEND_TEST_PG and returns a DSN whose
@@ -227,6 +251,12 @@ func (r Response) Error() (code, field, message string) {
 // Raw sends a request with a raw body and content type.
 func (c *Client) Raw(method, path, contentType string, body io.Reader) Response {
 	c.t.Helper()
+	return c.RawWithHeaders(method, path, contentType, body, nil)
+}
+
+// RawWithHeaders is Raw with extra request headers.
+func (c *Client) RawWithHeaders(method, path, contentType string, body io.Reader, headers map[string]string) Response {
+	c.t.Helper()
 	req, err := http.NewRequest(method, c.base+path, body)
 	if err != nil {
 		c.t.Fatal(err)
@@ -236,6 +266,9 @@ func (c *Client) Raw(method, path, contentType string, body io.Reader) Response 
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -184,7 +185,15 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	var opts []goose.ProviderOption
 	if s.engine == Postgres {
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// One lock per schema: replicas sharing a schema wait for each other,
+		// while separate schemas (tests, tenants) migrate side by side.
+		var schema string
+		if err := s.w.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			return nil, s.fail("migrate", err)
+		}
+		h := fnv.New64a()
+		h.Write([]byte("tend migrations " + schema))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64() >> 1)))
 		if err != nil {
 			return nil, err
 		}
