@@ -10,14 +10,16 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"tend/internal/api"
 	"tend/internal/blob"
 	"tend/internal/calendar"
 	"tend/internal/demo"
+	"tend/internal/jobs"
 	"tend/internal/obs"
+	"tend/internal/sla"
 	"tend/internal/store"
 )
 
@@ -34,6 +36,10 @@ type ServeCmd struct {
 	MaxBody         int64         `help:"Largest JSON body accepted, in bytes." env:"TEND_MAX_BODY" default:"1048576"`
 	MaxUpload       int64         `help:"Largest attachment accepted, in bytes." env:"TEND_MAX_UPLOAD" default:"67108864"`
 	ShutdownTimeout time.Duration `help:"How long to let requests in flight finish on shutdown." env:"TEND_SHUTDOWN_TIMEOUT" default:"30s"`
+
+	RemindAfter          time.Duration `help:"Remind a customer who has not answered a question or a proposal after this long." env:"TEND_REMIND_AFTER" default:"48h"`
+	CloseUnansweredAfter time.Duration `help:"Close a request whose question stays unanswered this long." env:"TEND_CLOSE_UNANSWERED_AFTER" default:"336h"`
+	AutoCloseAfter       time.Duration `help:"Close a resolved request the customer neither confirms nor reopens after this long." env:"TEND_AUTO_CLOSE_AFTER" default:"120h"`
 }
 
 func (c *ServeCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
@@ -73,6 +79,16 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 		return err
 	}
 	defer st.Close()
+	cal := calendar.New(st, log)
+	if err := cal.Load(ctx); err != nil {
+		return fmt.Errorf("load the production calendar: %w", err)
+	}
+	st.UseCalendar(cal.Current)
+	// A new calendar moves due instants: recompute the running clocks in the
+	// background rather than inside the import request.
+	var recompute atomic.Bool
+	cal.OnChange = func(*sla.Calendar) { recompute.Store(true) }
+
 	if withDemo {
 		loaded, err := demo.Load(ctx, st, time.Now())
 		if err != nil {
@@ -81,11 +97,6 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 		if loaded {
 			log.Info("demo data loaded")
 		}
-	}
-
-	cal := calendar.New(st, log)
-	if err := cal.Load(ctx); err != nil {
-		return fmt.Errorf("load the production calendar: %w", err)
 	}
 
 	cfg := api.DefaultConfig()
@@ -117,9 +128,35 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 	printWelcome(out, url, withDemo)
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	var background sync.WaitGroup
-	background.Go(func() { sweepSessions(bg, st, log) })
-	background.Go(func() { cal.Watch(bg, calendarPoll) })
+	background := jobs.New(log)
+	background.Go(bg, func(ctx context.Context) { cal.Watch(ctx, calendarPoll) })
+	background.Every(bg, "session sweep", 10*time.Minute, func(ctx context.Context) error {
+		_, err := st.DeleteExpiredSessions(ctx)
+		return err
+	})
+	timers := store.TimerConfig{RemindAfter: c.RemindAfter, CloseUnansweredAfter: c.CloseUnansweredAfter, AutoCloseAfter: c.AutoCloseAfter}
+	background.Every(bg, "desk timers", time.Minute, func(ctx context.Context) error {
+		rep, err := st.SweepRequestTimers(ctx, timers)
+		if rep != (store.TimerReport{}) {
+			log.Info("desk timers fired", "reminded", rep.Reminded, "closed_unanswered", rep.ClosedUnanswered, "auto_closed", rep.AutoClosed)
+		}
+		return err
+	})
+	background.Every(bg, "sla clocks", 30*time.Second, func(ctx context.Context) error {
+		if recompute.Swap(false) {
+			n, err := st.RecomputeClocks(ctx, 0)
+			if err != nil {
+				recompute.Store(true)
+				return err
+			}
+			log.Info("sla clocks recomputed after a calendar change", "requests", n)
+		}
+		rep, err := st.SweepClocks(ctx)
+		if rep != (store.ClockReport{}) {
+			log.Info("sla clocks noted", "at_risk", rep.AtRisk, "breached", rep.Breached)
+		}
+		return err
+	})
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -141,24 +178,6 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// sweepSessions removes expired sessions every few minutes.
-func sweepSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := st.DeleteExpiredSessions(ctx); err != nil {
-				log.Warn("session sweep failed", "err", err)
-			} else if n > 0 {
-				log.Debug("expired sessions removed", "count", n)
-			}
-		}
-	}
 }
 
 func printWelcome(out io.Writer, url string, withDemo bool) {

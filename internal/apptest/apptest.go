@@ -144,6 +144,7 @@ func NewApp(t testing.TB, engine string, o Options) *App {
 	if err := cal.Load(ctx); err != nil {
 		t.Fatalf("load the calendar: %v", err)
 	}
+	st.UseCalendar(cal.Current)
 	files, err := blob.NewDisk(filepath.Join(t.TempDir(), "files"))
 	if err != nil {
 		t.Fatal(err)

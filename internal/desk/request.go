@@ -65,6 +65,7 @@ type Request struct {
 	RemindedAt     *time.Time `json:"reminded_at,omitempty"`
 	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
 	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+	SLADueAt       *time.Time `json:"sla_due_at,omitempty"` // the nearest due of its running SLA clocks
 	CreatedBy      int64      `json:"created_by,omitempty"`
 	Version        int64      `json:"version"` // optimistic concurrency: send it back with actions
 	CreatedAt      time.Time  `json:"created_at"`

@@ -40,3 +40,8 @@ func (r *Runner) Every(ctx context.Context, name string, interval time.Duration,
 
 // Wait blocks until every loop has returned.
 func (r *Runner) Wait() { r.wg.Wait() }
+
+// Go runs a loop that manages its own timing (it must return when ctx ends).
+func (r *Runner) Go(ctx context.Context, fn func(context.Context)) {
+	r.wg.Go(func() { fn(ctx) })
+}

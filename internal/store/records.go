@@ -191,8 +191,15 @@ func (s *Store) GetPlan(ctx context.Context, p auth.Principal, id int64) (licens
 	return plans.get(ctx, s, p, id)
 }
 
+// UpdatePlan changes a plan and recomputes the clocks of the open
+// requests under it: targets, window and zone move their due instants.
 func (s *Store) UpdatePlan(ctx context.Context, p auth.Principal, id int64, change func(*licensing.Plan) error) (licensing.Plan, error) {
-	return plans.modify(ctx, s, p, id, change)
+	pl, err := plans.modify(ctx, s, p, id, change)
+	if err != nil {
+		return pl, err
+	}
+	_, err = s.RecomputeClocks(ctx, id)
+	return pl, err
 }
 
 func (s *Store) ListPlans(ctx context.Context, p auth.Principal, pg Page) (List[licensing.Plan], error) {
@@ -274,6 +281,9 @@ func (s *Store) GetLicense(ctx context.Context, p auth.Principal, id int64) (lic
 func (s *Store) UpdateLicense(ctx context.Context, p auth.Principal, id int64, change func(*licensing.License) error) (licensing.License, error) {
 	l, err := licenses.modify(ctx, s, p, id, change)
 	if err != nil {
+		return l, err
+	}
+	if _, err := s.RecomputeClocks(ctx, l.PlanID); err != nil {
 		return l, err
 	}
 	return l, s.attachPlans(ctx, []*licensing.License{&l})

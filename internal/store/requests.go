@@ -20,19 +20,20 @@ import (
 const requestCols = `id, number, customer_id, product_id, instance_id, requester_id, requester_name, requester_phone, channel,
 	type, priority, state, return_state, proposal_open, subject, description, steps, expected, actual,
 	covered, coverage_reason, coverage_message, license_id, assignee_id, problem_id, resolution, rating, rating_comment,
-	waiting_since, reminded_at, resolved_at, closed_at, created_by, version, created_at, updated_at, last_activity_at`
+	waiting_since, reminded_at, resolved_at, closed_at, created_by, version, created_at, updated_at, last_activity_at, sla_due_at`
 
 func scanRequest(row scanner) (desk.Request, error) {
 	var r desk.Request
 	var cust, prod, inst, reqr, lic, asg, prob, by sql.NullInt64
-	var waiting, reminded, resolved, closed sql.NullTime
+	var waiting, reminded, resolved, closed, slaDue sql.NullTime
 	err := row.Scan(&r.ID, &r.Number, &cust, &prod, &inst, &reqr, &r.RequesterName, &r.RequesterPhone, &r.Channel,
 		&r.Type, &r.Priority, &r.State, &r.ReturnState, &r.ProposalOpen, &r.Subject, &r.Description, &r.Steps, &r.Expected, &r.Actual,
 		&r.Covered, &r.CoverageReason, &r.CoverageNote, &lic, &asg, &prob, &r.Resolution, &r.Rating, &r.RatingComment,
-		&waiting, &reminded, &resolved, &closed, &by, &r.Version, &r.CreatedAt, &r.UpdatedAt, &r.LastActivityAt)
+		&waiting, &reminded, &resolved, &closed, &by, &r.Version, &r.CreatedAt, &r.UpdatedAt, &r.LastActivityAt, &slaDue)
 	r.CustomerID, r.ProductID, r.InstanceID, r.RequesterID = cust.Int64, prod.Int64, inst.Int64, reqr.Int64
 	r.LicenseID, r.AssigneeID, r.ProblemID, r.CreatedBy = lic.Int64, asg.Int64, prob.Int64, by.Int64
 	r.WaitingSince, r.RemindedAt, r.ResolvedAt, r.ClosedAt = timePtr(waiting), timePtr(reminded), timePtr(resolved), timePtr(closed)
+	r.SLADueAt = timePtr(slaDue)
 	return r, err
 }
 
@@ -259,7 +260,13 @@ func (c conn) register(ctx context.Context, p auth.Principal, in desk.NewRequest
 	if !r.Covered {
 		note += "; not covered: " + r.CoverageNote
 	}
-	return r, c.journal(ctx, p, "request", r.ID, r.CustomerID, "registered", nil, r, note)
+	if err := c.journal(ctx, p, "request", r.ID, r.CustomerID, "registered", nil, r, note); err != nil {
+		return r, err
+	}
+	if err := c.applyClocks(ctx, r, desk.ClocksAtRegistration(r.Type), now); err != nil {
+		return r, err
+	}
+	return c.loadRequest(ctx, r.ID)
 }
 
 // licensesOf reads a customer's licenses with their plans, in the caller's

@@ -168,6 +168,14 @@ func (c conn) act(ctx context.Context, p auth.Principal, actor desk.Actor, r des
 	if err := c.saveRequest(ctx, r, before.Version); err != nil {
 		return r, err
 	}
+	if err := c.setWaiting(ctx, r.ID, desk.WaitingOnCustomer(next), now); err != nil {
+		return r, err
+	}
+	// Every action recomputes the clocks: a reclassification changes the
+	// targets and the mode, a pause moves the due instants.
+	if err := c.applyClocks(ctx, r, desk.ClocksOnAction(in.Action, p.IsStaff()), now); err != nil {
+		return r, err
+	}
 	type change struct {
 		State    desk.State `json:"state"`
 		Type     string     `json:"type"`
@@ -300,6 +308,11 @@ func (s *Store) AddComment(ctx context.Context, p auth.Principal, requestID int6
 		}
 		if _, err := c.exec(ctx, `UPDATE requests SET last_activity_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`, now, now, requestID); err != nil {
 			return 0, err
+		}
+		if !internal && p.IsStaff() {
+			if err := c.applyClocks(ctx, r, desk.ClocksOnStaffReply(), now); err != nil {
+				return 0, err
+			}
 		}
 		action := "comment"
 		if internal {

@@ -20,6 +20,8 @@ type RequestView struct {
 	Attachments []Attachment    `json:"attachments"`
 	// Allowed lists the workflow actions the caller may take now.
 	Allowed []desk.Action `json:"allowed_actions"`
+	// SLA is each clock with its due instant, time left and state, now.
+	SLA []Clock `json:"sla"`
 }
 
 // Attachment describes a stored file.
@@ -71,6 +73,9 @@ func (s *Store) ViewRequest(ctx context.Context, p auth.Principal, id int64) (Re
 	}
 	if v.Attachments, err = c.attachments(ctx, id, p.IsCustomer()); err != nil {
 		return v, s.fail("view request", err)
+	}
+	if v.SLA, err = s.clocksOf(ctx, c, r); err != nil {
+		return v, err
 	}
 	return v, nil
 }
@@ -160,7 +165,7 @@ type RequestFilter struct {
 	Covered    *bool
 	Open       *bool  // only open (or only finished) requests
 	Query      string // text in the subject or the number
-	Sort       string // "created" (newest first, the default) or "activity" (most recent activity first)
+	Sort       string // "created" (newest first, the default), "activity" (most recent activity first) or "due" (nearest SLA due first; only requests with a running clock)
 	Cursor     string // the Next of the previous page
 	Limit      int
 }
@@ -216,25 +221,33 @@ func (s *Store) ListRequests(ctx context.Context, p auth.Principal, f RequestFil
 	if q := strings.TrimSpace(f.Query); q != "" {
 		w.add("(LOWER(subject) LIKE ? ESCAPE '\\' OR number = ?)", likeArg(q), strings.ToUpper(q))
 	}
+	order := "id DESC"
+	switch f.Sort {
+	case "", "created":
+	case "activity":
+		order = "last_activity_at DESC, id DESC"
+	case "due":
+		order = "sla_due_at, id"
+		w.add("sla_due_at IS NOT NULL")
+	default:
+		return RequestList{}, apperr.Field("sort", "sort must be created, activity or due")
+	}
 	c := s.read()
 	out := RequestList{Items: []desk.Request{}}
 	if err := c.queryRow(ctx, `SELECT COUNT(*) FROM requests`+w.sql(), w.args...).Scan(&out.Total); err != nil {
 		return out, s.fail("count requests", err)
-	}
-	order := "id DESC"
-	if f.Sort == "activity" {
-		order = "last_activity_at DESC, id DESC"
-	} else if f.Sort != "" && f.Sort != "created" {
-		return out, apperr.Field("sort", "sort must be created or activity")
 	}
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
 		if err != nil {
 			return out, err
 		}
-		if f.Sort == "activity" {
+		switch f.Sort {
+		case "activity":
 			w.add("(last_activity_at < ? OR (last_activity_at = ? AND id < ?))", at, at, id)
-		} else {
+		case "due":
+			w.add("(sla_due_at > ? OR (sla_due_at = ? AND id > ?))", at, at, id)
+		default:
 			w.add("id < ?", id)
 		}
 	}
@@ -257,7 +270,11 @@ func (s *Store) ListRequests(ctx context.Context, p auth.Principal, f RequestFil
 	if len(out.Items) > limit {
 		out.Items = out.Items[:limit]
 		last := out.Items[limit-1]
-		out.Next = encodeCursor(last.LastActivityAt, last.ID)
+		at := last.LastActivityAt
+		if f.Sort == "due" && last.SLADueAt != nil {
+			at = *last.SLADueAt
+		}
+		out.Next = encodeCursor(at, last.ID)
 	}
 	return out, nil
 }

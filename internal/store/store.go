@@ -25,6 +25,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"tend/internal/apperr"
+	"tend/internal/sla"
 )
 
 //go:embed migrations/*.sql
@@ -40,6 +41,8 @@ type Store struct {
 	unlock func()
 	now    func() time.Time
 	log    *slog.Logger
+	// calendar is the production calendar in force (see UseCalendar).
+	calendar func() *sla.Calendar
 }
 
 // Options configure Open.
