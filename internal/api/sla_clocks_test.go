@@ -39,7 +39,7 @@ func msk(y int, m time.Month, d, h, min int) time.Time {
 
 func TestClocksPauseWhileWaitingOnTheCustomer(t *testing.T) {
 	app := apptest.NewApp(t, "sqlite", apptest.Options{Demo: true, Now: msk(2026, 3, 2, 10, 0)}) // a Monday
-	beta := app.Login(t, "admin@beta.example", "demo")                                       // Standard 9–17: first response 4h, clarification 8h
+	beta := app.Login(t, "admin@beta.example", "demo")                                           // Standard 9–17: first response 4h, clarification 8h
 	agent := app.Login(t, "agent@vendor.example", "demo")
 	r := register(t, beta, map[string]any{"product_id": 1, "type": "fault", "subject": "Slow reports", "description": "x"})
 	k := clocks(t, agent, r.ID)
@@ -139,7 +139,11 @@ func TestAgreedDeadlineReopenAndPlanChange(t *testing.T) {
 	// Changing the plan's target recomputes the open request's clock.
 	fresh := register(t, beta, map[string]any{"product_id": 1, "type": "fault", "subject": "Fresh", "description": "x"})
 	var planID int64
-	var lic struct{ Items []struct{ PlanID int64 `json:"plan_id"` } }
+	var lic struct {
+		Items []struct {
+			PlanID int64 `json:"plan_id"`
+		}
+	}
 	admin.Do("GET", "/api/v1/licenses?customer_id=2", nil, 200, &lic)
 	planID = lic.Items[0].PlanID
 	before := clocks(t, agent, fresh.ID)["first_response#1"].Due
