@@ -50,7 +50,7 @@ type Server struct {
 	byIP     *auth.LoginLimiter
 	cal      func() *sla.Calendar
 	calImp   CalendarImporter // nil: calendar imports are refused
-	blobs    blob.Store       // nil: attachments are refused (WithBlobs)
+	blobs    blob.Store       // nil: attachment routes answer 503 (WithBlobs)
 	now      func() time.Time
 	routes   []route
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"tend/internal/auth"
@@ -391,54 +392,136 @@ func (s *Store) SweepClocks(ctx context.Context) (ClockReport, error) {
 	return rep, nil
 }
 
-// RecomputeClocks recomputes the clocks of every request with a running
-// clock (planID 0) or of those under one plan: after a calendar import or
-// a plan change. It works in batches, one transaction each.
+// RecomputeClocks recomputes the running clocks of every request (planID
+// 0) or of the requests under one plan: after a calendar import or a plan
+// change. It reads all running clocks, pauses and plans in three queries,
+// works them out in memory, and writes back only what moved, in batches.
 func (s *Store) RecomputeClocks(ctx context.Context, planID int64) (int, error) {
-	q := `SELECT DISTINCT k.request_id FROM request_clocks k WHERE k.stopped_at IS NULL`
+	c := s.read()
+	now := s.Now()
+	where := `k.stopped_at IS NULL`
 	var args []any
 	if planID != 0 {
-		q = `SELECT DISTINCT k.request_id FROM request_clocks k JOIN requests r ON r.id = k.request_id JOIN licenses l ON l.id = r.license_id
-			WHERE k.stopped_at IS NULL AND l.plan_id = ?`
+		where += ` AND l.plan_id = ?`
 		args = append(args, planID)
 	}
-	rows, err := s.read().query(ctx, q+` ORDER BY 1`, args...)
+	// Plans by license, with the request's priority deciding the targets.
+	planOf := map[int64]licensing.Plan{}
+	rows, err := c.query(ctx, `SELECT l.id, `+prefixed("p.", plans.cols)+` FROM licenses l JOIN plans p ON p.id = l.plan_id`)
 	if err != nil {
 		return 0, s.fail("recompute clocks", err)
 	}
-	var ids []int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var licID int64
+		var pl licensing.Plan
+		var targets string
+		if err := rows.Scan(&licID, &pl.ID, &pl.Name, &pl.WindowStart, &pl.WindowEnd, &pl.Zone, &pl.Emergency24x7, &targets, &pl.AtRiskPercent, &pl.CreatedAt, &pl.UpdatedAt); err != nil {
 			rows.Close()
 			return 0, s.fail("recompute clocks", err)
 		}
-		ids = append(ids, id)
+		var t planTargets
+		if err := jsonText(targets, &t); err != nil {
+			rows.Close()
+			return 0, s.fail("recompute clocks", err)
+		}
+		pl.Emergency, pl.Normal = t.Emergency, t.Normal
+		planOf[licID] = pl
 	}
 	rows.Close()
-	now := s.Now()
-	const batch = 500
-	for start := 0; start < len(ids); start += batch {
-		part := ids[start:min(start+batch, len(ids))]
+
+	pauses := map[int64][]sla.Interval{}
+	rows, err = c.query(ctx, `SELECT request_id, from_at, to_at FROM request_pauses WHERE request_id IN
+		(SELECT k.request_id FROM request_clocks k JOIN requests r ON r.id = k.request_id JOIN licenses l ON l.id = r.license_id WHERE `+where+`)`, args...)
+	if err != nil {
+		return 0, s.fail("recompute clocks", err)
+	}
+	for rows.Next() {
+		var id int64
+		var from time.Time
+		var to sql.NullTime
+		if err := rows.Scan(&id, &from, &to); err != nil {
+			rows.Close()
+			return 0, s.fail("recompute clocks", err)
+		}
+		pauses[id] = append(pauses[id], sla.Interval{From: from, To: to.Time})
+	}
+	rows.Close()
+
+	type clockUpdate struct {
+		id          int64
+		due, atRisk time.Time
+		state       string
+	}
+	var updates []clockUpdate
+	nearest := map[int64]time.Time{}
+	current := map[int64]sql.NullTime{}
+	schedules := map[[2]int64]clockPlan{}
+	cal := s.cal()
+	rows, err = c.query(ctx, `SELECT k.id, k.request_id, k.kind, k.seq, k.started_at, k.deadline, k.due_at, k.at_risk_at, k.state, r.priority, r.license_id, r.sla_due_at
+		FROM request_clocks k JOIN requests r ON r.id = k.request_id JOIN licenses l ON l.id = r.license_id WHERE `+where, args...)
+	if err != nil {
+		return 0, s.fail("recompute clocks", err)
+	}
+	for rows.Next() {
+		var k clockRow
+		var reqID, licID int64
+		var priority string
+		var slaDue sql.NullTime
+		if err := rows.Scan(&k.id, &reqID, &k.kind, &k.seq, &k.started, &k.deadline, &k.due, &k.atRisk, &k.state, &priority, &licID, &slaDue); err != nil {
+			rows.Close()
+			return 0, s.fail("recompute clocks", err)
+		}
+		emergency := int64(0)
+		if priority == licensing.PriorityEmergency {
+			emergency = 1
+		}
+		cp, ok := schedules[[2]int64{licID, emergency}]
+		if !ok {
+			pl, found := planOf[licID]
+			if !found {
+				continue
+			}
+			if cp, _, err = planSchedule(pl, priority, cal); err != nil {
+				rows.Close()
+				return 0, s.fail("recompute clocks", err)
+			}
+			schedules[[2]int64{licID, emergency}] = cp
+		}
+		ev := cp.evaluate(k, pauses[reqID], now)
+		if n, seen := nearest[reqID]; !seen || ev.view.Due.Before(n) {
+			nearest[reqID] = ev.view.Due
+		}
+		current[reqID] = slaDue
+		if !(k.due.Valid && k.due.Time.Equal(ev.view.Due) && k.atRisk.Valid && k.atRisk.Time.Equal(ev.atRisk) && k.state == ev.view.State.String()) {
+			updates = append(updates, clockUpdate{k.id, ev.view.Due, ev.atRisk, ev.view.State.String()})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return 0, s.fail("recompute clocks", err)
+	}
+	rows.Close()
+
+	type dueUpdate struct {
+		id  int64
+		due time.Time
+	}
+	var dues []dueUpdate
+	for id, due := range nearest {
+		if cur := current[id]; !cur.Valid || !cur.Time.Equal(due) {
+			dues = append(dues, dueUpdate{id, due})
+		}
+	}
+	const batch = 5000
+	for start := 0; start < len(updates) || start < len(dues); start += batch {
 		err := s.tx(ctx, "recompute clocks", func(c conn) error {
-			plansCache := map[int64]clockPlan{}
-			for _, id := range part {
-				r, err := c.loadRequest(ctx, id)
-				if err != nil {
+			for _, u := range updates[min(start, len(updates)):min(start+batch, len(updates))] {
+				if _, err := c.exec(ctx, `UPDATE request_clocks SET due_at = ?, at_risk_at = ?, state = ? WHERE id = ?`, u.due, u.atRisk, u.state, u.id); err != nil {
 					return err
 				}
-				key := r.LicenseID*2 + map[bool]int64{true: 1}[r.Priority == licensing.PriorityEmergency]
-				cp, ok := plansCache[key]
-				if !ok {
-					var has bool
-					if cp, has, err = c.planFor(ctx, r); err != nil {
-						return err
-					} else if !has {
-						continue
-					}
-					plansCache[key] = cp
-				}
-				if err := c.recomputeClocks(ctx, id, cp, now); err != nil {
+			}
+			for _, d := range dues[min(start, len(dues)):min(start+batch, len(dues))] {
+				if _, err := c.exec(ctx, `UPDATE requests SET sla_due_at = ? WHERE id = ?`, d.due, d.id); err != nil {
 					return err
 				}
 			}
@@ -448,5 +531,14 @@ func (s *Store) RecomputeClocks(ctx context.Context, planID int64) (int, error) 
 			return 0, err
 		}
 	}
-	return len(ids), nil
+	return len(nearest), nil
+}
+
+// prefixed qualifies a column list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
 }
