@@ -67,13 +67,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Description("tend: requests, SLA clocks, releases and rollouts for a software vendor."),
 		kong.UsageOnError(),
 		kong.Writers(stdout, stderr),
-		kong.Exit(func(int) {}),
+		// --help and --version end the command here, not the process:
+		// run returns instead of going on to start a server.
+		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 	)
 	if err != nil {
 		return err
 	}
-	kctx, err := parser.Parse(args)
-	if err != nil {
+	var kctx *kong.Context
+	exited, err := catchExit(func() error {
+		var perr error
+		kctx, perr = parser.Parse(args)
+		return perr
+	})
+	if exited || err != nil {
 		return err
 	}
 	if kctx.Command() == "" {
@@ -85,6 +92,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	kctx.BindTo(stdin, (*io.Reader)(nil))
 	kctx.BindTo(stdout, (*io.Writer)(nil))
 	return kctx.Run()
+}
+
+// exitRequest is how kong's Exit reaches run.
+type exitRequest int
+
+func catchExit(fn func() error) (exited bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			code, ok := v.(exitRequest)
+			if !ok {
+				panic(v)
+			}
+			exited = true
+			if code != 0 {
+				err = fmt.Errorf("exit status %d", int(code))
+			}
+		}
+	}()
+	return false, fn()
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {

@@ -89,15 +89,6 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 	var recompute atomic.Bool
 	cal.OnChange = func(*sla.Calendar) { recompute.Store(true) }
 
-	if withDemo {
-		loaded, err := demo.Load(ctx, st, time.Now())
-		if err != nil {
-			return err
-		}
-		if loaded {
-			log.Info("demo data loaded")
-		}
-	}
 
 	cfg := api.DefaultConfig()
 	cfg.MaxBody = c.MaxBody
@@ -106,6 +97,15 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 	files, err := blob.NewDisk(filepath.Join(g.Data, "files"))
 	if err != nil {
 		return err
+	}
+	if withDemo {
+		loaded, err := demo.Load(ctx, st, files, time.Now())
+		if err != nil {
+			return err
+		}
+		if loaded {
+			log.Info("demo data loaded")
+		}
 	}
 	srv := api.New(cfg, st, log, cal.Current, api.WithCalendarImport(cal), api.WithBlobs(files))
 

@@ -131,11 +131,7 @@ func NewApp(t testing.TB, engine string, o Options) *App {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	if o.Demo {
-		if _, err := demo.Load(ctx, st, clock.Now()); err != nil {
-			t.Fatalf("demo: %v", err)
-		}
-	}
+
 	cfg := o.Config
 	if cfg.MaxBody == 0 {
 		cfg = api.DefaultConfig()
@@ -148,6 +144,11 @@ func NewApp(t testing.TB, engine string, o Options) *App {
 	files, err := blob.NewDisk(filepath.Join(t.TempDir(), "files"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.Demo {
+		if _, err := demo.Load(ctx, st, files, clock.Now()); err != nil {
+			t.Fatalf("demo: %v", err)
+		}
 	}
 	srv := api.New(cfg, st, slog.New(slog.DiscardHandler), cal.Current, api.WithCalendarImport(cal), api.WithBlobs(files))
 	hs := httptest.NewServer(srv.Handler(nil))

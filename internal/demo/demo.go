@@ -11,6 +11,7 @@ import (
 
 	"tend/internal/apperr"
 	"tend/internal/auth"
+	"tend/internal/blob"
 	"tend/internal/civil"
 	"tend/internal/licensing"
 	"tend/internal/lifecycle"
@@ -46,7 +47,8 @@ var Logins = []Login{
 
 // Load fills an empty database with the demo vendor. It does nothing when
 // the demo admin already exists, so `tend demo` can be run again.
-func Load(ctx context.Context, st *store.Store, now time.Time) (bool, error) {
+// files may be nil: the demo then has no attachments.
+func Load(ctx context.Context, st *store.Store, files blob.Store, now time.Time) (bool, error) {
 	if _, err := st.AccountByLogin(ctx, "admin@vendor.example"); err == nil {
 		return false, nil
 	} else if !apperr.Is(err, apperr.NotFound) {
@@ -111,7 +113,9 @@ func Load(ctx context.Context, st *store.Store, now time.Time) (bool, error) {
 	l.instance(lifecycle.Instance{CustomerID: alfa, ProductID: portal, Name: "Alfa subscriber portal", Environment: "production", Version: "2026.11", Components: []lifecycle.Component{}, ContactID: alfaAdmin, Location: "https://portal.alfa.example (hosted by the vendor)"})
 	l.instance(lifecycle.Instance{CustomerID: beta, ProductID: platform, Name: "Beta warehouse", Environment: "production", Version: "4.1.7", Components: services("4.1.7"), ContactID: betaAdmin, Location: "10.20.0.15 (St Petersburg warehouse)"})
 	l.instance(lifecycle.Instance{CustomerID: gamma, ProductID: platform, Name: "Gamma stores", Environment: "production", Version: "3.9.4", Components: services("3.9.4"), ContactID: gammaAdmin, Location: "gamma-sec01"})
-	l.loadRequests(now, l.instances, map[string]int64{"secplat": platform, "portal": portal})
+	l.products = map[string]int64{"secplat": platform, "portal": portal}
+	l.loadRequests(now, l.instances, l.products)
+	l.loadExtras(files, now)
 	return true, l.err
 }
 
@@ -129,8 +133,9 @@ type loader struct {
 	st  *store.Store
 	p   auth.Principal
 	err error
-	// instances by name, for the demo requests.
+	// instances by name and products by code, for the demo requests.
 	instances map[string]int64
+	products  map[string]int64
 }
 
 func (l *loader) fail(what string, err error) {

@@ -40,7 +40,7 @@ func TestClockTimersSurviveRestartAndFireOnce(t *testing.T) {
 				return st
 			}
 			st := open()
-			if _, err := demo.Load(ctx, st, clock.Now()); err != nil {
+			if _, err := demo.Load(ctx, st, nil, clock.Now()); err != nil {
 				t.Fatal(err)
 			}
 			beta, err := st.AccountByLogin(ctx, "admin@beta.example")

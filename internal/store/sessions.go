@@ -25,7 +25,10 @@ func (ss SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 	return data, true, nil
 }
 
+// CommitCtx saves a session. It finishes even if the client has gone: the
+// request it belongs to may already have changed data.
 func (ss SessionStore) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
+	ctx = context.WithoutCancel(ctx)
 	return ss.s.tx(ctx, "save session", func(c conn) error {
 		_, err := c.exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES (?, ?, ?)
 			ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`, token, data, expiry)
@@ -34,6 +37,7 @@ func (ss SessionStore) CommitCtx(ctx context.Context, token string, data []byte,
 }
 
 func (ss SessionStore) DeleteCtx(ctx context.Context, token string) error {
+	ctx = context.WithoutCancel(ctx)
 	return ss.s.tx(ctx, "delete session", func(c conn) error {
 		_, err := c.exec(ctx, `DELETE FROM sessions WHERE token = ?`, token)
 		return err
