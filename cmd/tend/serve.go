@@ -89,7 +89,6 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 	var recompute atomic.Bool
 	cal.OnChange = func(*sla.Calendar) { recompute.Store(true) }
 
-
 	cfg := api.DefaultConfig()
 	cfg.MaxBody = c.MaxBody
 	cfg.MaxUpload = c.MaxUpload
