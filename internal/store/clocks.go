@@ -315,8 +315,8 @@ type ClockReport struct{ AtRisk, Breached int }
 func (s *Store) SweepClocks(ctx context.Context) (ClockReport, error) {
 	var rep ClockReport
 	now := s.Now()
-	rows, err := s.read().query(ctx, `SELECT DISTINCT request_id FROM request_clocks
-		WHERE stopped_at IS NULL AND ((at_risk_at <= ? AND at_risk_note = FALSE) OR (due_at <= ? AND breach_note = FALSE))`, now, now)
+	rows, err := s.read().query(ctx, `SELECT request_id FROM request_clocks WHERE stopped_at IS NULL AND at_risk_note = FALSE AND at_risk_at <= ?
+		UNION SELECT request_id FROM request_clocks WHERE stopped_at IS NULL AND breach_note = FALSE AND due_at <= ?`, now, now)
 	if err != nil {
 		return rep, s.fail("sweep clocks", err)
 	}
@@ -515,13 +515,25 @@ func (s *Store) RecomputeClocks(ctx context.Context, planID int64) (int, error) 
 	const batch = 5000
 	for start := 0; start < len(updates) || start < len(dues); start += batch {
 		err := s.tx(ctx, "recompute clocks", func(c conn) error {
+			// Prepared once per batch: parsing the statement for every row
+			// cost more than the update itself.
+			setClock, err := c.prepare(ctx, `UPDATE request_clocks SET due_at = ?, at_risk_at = ?, state = ? WHERE id = ?`)
+			if err != nil {
+				return err
+			}
+			defer setClock.Close()
+			setDue, err := c.prepare(ctx, `UPDATE requests SET sla_due_at = ? WHERE id = ?`)
+			if err != nil {
+				return err
+			}
+			defer setDue.Close()
 			for _, u := range updates[min(start, len(updates)):min(start+batch, len(updates))] {
-				if _, err := c.exec(ctx, `UPDATE request_clocks SET due_at = ?, at_risk_at = ?, state = ? WHERE id = ?`, u.due, u.atRisk, u.state, u.id); err != nil {
+				if _, err := setClock.ExecContext(ctx, u.due.UTC(), u.atRisk.UTC(), u.state, u.id); err != nil {
 					return err
 				}
 			}
 			for _, d := range dues[min(start, len(dues)):min(start+batch, len(dues))] {
-				if _, err := c.exec(ctx, `UPDATE requests SET sla_due_at = ? WHERE id = ?`, d.due, d.id); err != nil {
+				if _, err := setDue.ExecContext(ctx, d.due.UTC(), d.id); err != nil {
 					return err
 				}
 			}

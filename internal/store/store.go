@@ -243,6 +243,17 @@ func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return c.q.QueryRowContext(ctx, rebind(c.s.engine, q), utcArgs(args)...)
 }
 
+// prepare makes a statement for repeated use within the transaction.
+func (c conn) prepare(ctx context.Context, q string) (*sql.Stmt, error) {
+	p, ok := c.q.(interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	})
+	if !ok {
+		return nil, errors.New("prepare: not available on this connection")
+	}
+	return p.PrepareContext(ctx, rebind(c.s.engine, q))
+}
+
 // insert runs an INSERT … RETURNING id and gives the id.
 func (c conn) insert(ctx context.Context, q string, args ...any) (int64, error) {
 	var id int64

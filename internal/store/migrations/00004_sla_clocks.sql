@@ -18,7 +18,11 @@ CREATE TABLE request_clocks (
     breach_note  BOOLEAN NOT NULL DEFAULT FALSE,
     UNIQUE (request_id, kind, seq)
 );
-CREATE INDEX request_clocks_running ON request_clocks (due_at) WHERE stopped_at IS NULL;
+-- Running clocks by request, read in order when clocks are recomputed;
+-- and the two timers, each over the clocks it has not yet noted.
+CREATE INDEX request_clocks_running ON request_clocks (request_id) WHERE stopped_at IS NULL;
+CREATE INDEX request_clocks_at_risk ON request_clocks (at_risk_at) WHERE stopped_at IS NULL AND at_risk_note = FALSE;
+CREATE INDEX request_clocks_breach ON request_clocks (due_at) WHERE stopped_at IS NULL AND breach_note = FALSE;
 
 -- While a request waits on the customer every clock pauses (R3.5).
 CREATE TABLE request_pauses (
