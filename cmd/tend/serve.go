@@ -21,6 +21,7 @@ import (
 	"tend/internal/obs"
 	"tend/internal/sla"
 	"tend/internal/store"
+	"tend/internal/web"
 )
 
 // calendarPoll is how often a server checks whether another replica has
@@ -107,6 +108,10 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 		}
 	}
 	srv := api.New(cfg, st, log, cal.Current, api.WithCalendarImport(cal), api.WithBlobs(files))
+	pages, err := web.New(web.Deps{Store: st, Auth: srv, Calendar: cal.Current, Log: log})
+	if err != nil {
+		return fmt.Errorf("web pages: %w", err)
+	}
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -117,7 +122,7 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 		url = "http://" + ln.Addr().String()
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(nil),
+		Handler:           srv.Handler(pages.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/alexedwards/scs/v2"
 
 	"tend/internal/apperr"
 	"tend/internal/auth"
@@ -39,38 +42,56 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ auth.Principal)
 	if in.Password == "" {
 		return apperr.Field("password", "password is required")
 	}
-	ok, wait := s.byIP.Allow(s.now(), clientIP(r))
-	if ok {
-		ok, wait = s.byLogin.Allow(s.now(), auth.NormalizeLogin(in.Login))
-	}
-	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		return apperr.New(apperr.RateLimited, "too many sign-in attempts; try again in %d seconds", int(wait.Seconds())+1)
-	}
-	a, err := s.store.Authenticate(r.Context(), in.Login, in.Password)
-	if err != nil {
-		s.log.InfoContext(r.Context(), "sign-in refused", "login", auth.NormalizeLogin(in.Login))
-		return err
-	}
-	epoch, err := s.store.SessionEpoch(r.Context(), a.ID)
+	a, err := s.CheckPassword(w, r, in.Login, in.Password)
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	// A fresh token at sign-in: a token planted before it is worth nothing.
-	if err := s.sessions.RenewToken(ctx); err != nil {
-		return err
-	}
-	s.sessions.Put(ctx, "account_id", a.ID)
-	s.sessions.Put(ctx, "epoch", epoch)
-	s.sessions.Put(ctx, "lang", a.Lang)
-	token, expiry, err := s.sessions.Commit(ctx)
+	token, expiry, err := s.SignIn(r.Context(), a)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, loginOutput{Token: token, ExpiresAt: expiry.UTC(), Account: a})
 	return nil
 }
+
+// CheckPassword checks a sign-in under the rate limits (per client
+// address and per login); a refusal sets Retry-After.
+func (s *Server) CheckPassword(w http.ResponseWriter, r *http.Request, login, password string) (auth.Account, error) {
+	ok, wait := s.byIP.Allow(s.now(), clientIP(r))
+	if ok {
+		ok, wait = s.byLogin.Allow(s.now(), auth.NormalizeLogin(login))
+	}
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return auth.Account{}, apperr.New(apperr.RateLimited, "too many sign-in attempts; try again in %d seconds", int(wait.Seconds())+1)
+	}
+	a, err := s.store.Authenticate(r.Context(), login, password)
+	if err != nil {
+		s.log.InfoContext(r.Context(), "sign-in refused", "login", auth.NormalizeLogin(login))
+		return auth.Account{}, err
+	}
+	return a, nil
+}
+
+// SignIn starts a browser session for a; its token also works as a bearer
+// token until the session ends.
+func (s *Server) SignIn(ctx context.Context, a auth.Account) (string, time.Time, error) {
+	epoch, err := s.store.SessionEpoch(ctx, a.ID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	// A fresh token at sign-in: a token planted before it is worth nothing.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return "", time.Time{}, err
+	}
+	s.sessions.Put(ctx, "account_id", a.ID)
+	s.sessions.Put(ctx, "epoch", epoch)
+	s.sessions.Put(ctx, "lang", a.Lang)
+	return s.sessions.Commit(ctx)
+}
+
+// Sessions is the session manager, for the web pages' own session values.
+func (s *Server) Sessions() *scs.SessionManager { return s.sessions }
 
 // clientIP is the peer address; behind nginx, the proxy's address (one
 // office behind one NAT shares a budget either way).

@@ -115,15 +115,8 @@ func (s *Server) Handler(extra http.Handler) http.Handler {
 	return h
 }
 
-type ctxKey int
-
-const principalKey ctxKey = iota
-
 // PrincipalOf returns the authenticated caller, or the zero Principal.
-func PrincipalOf(ctx context.Context) auth.Principal {
-	p, _ := ctx.Value(principalKey).(auth.Principal)
-	return p
-}
+func PrincipalOf(ctx context.Context) auth.Principal { return auth.PrincipalFrom(ctx) }
 
 // authenticate finds the caller from a bearer token or the session cookie.
 // A bad bearer token is refused outright rather than ignored.
@@ -152,7 +145,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, r, s.log, apperr.New(apperr.Unauthenticated, "the bearer token is not valid or the session has ended; sign in again"))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey, p)))
+		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(ctx, p)))
 	})
 }
 

@@ -29,6 +29,7 @@ import (
 	"tend/internal/demo"
 	"tend/internal/sla"
 	"tend/internal/store"
+	"tend/internal/web"
 )
 
 // Engines lists the engines store-backed tests run on: SQLite always, and
@@ -151,7 +152,11 @@ func NewApp(t testing.TB, engine string, o Options) *App {
 		}
 	}
 	srv := api.New(cfg, st, slog.New(slog.DiscardHandler), cal.Current, api.WithCalendarImport(cal), api.WithBlobs(files))
-	hs := httptest.NewServer(srv.Handler(nil))
+	pages, err := web.New(web.Deps{Store: st, Auth: srv, Calendar: cal.Current, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("web pages: %v", err)
+	}
+	hs := httptest.NewServer(srv.Handler(pages.Handler()))
 	t.Cleanup(hs.Close)
 	return &App{Store: st, Calendar: cal, Server: srv, HTTP: hs, Clock: clock, Engine: engine, Files: files.Root()}
 }

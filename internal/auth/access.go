@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"context"
+
 	"tend/internal/apperr"
 )
 
@@ -193,4 +195,17 @@ func Can(p Principal, act Action, r Resource) bool { return Authorize(p, act, r)
 // Principal is the account acting with its full rights (a session).
 func (a Account) Principal() Principal {
 	return Principal{AccountID: a.ID, Name: a.Name, Role: a.Role, CustomerID: a.CustomerID, Scope: ScopeWrite}
+}
+
+type principalKey struct{}
+
+// WithPrincipal stores the authenticated caller in ctx.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller stored in ctx, or the zero Principal.
+func PrincipalFrom(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
 }

@@ -1,0 +1,4 @@
+package web
+
+// adminRoutes registers the admin pages.
+func (s *Server) adminRoutes() {}

@@ -1,0 +1,40 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"tend/internal/apptest"
+)
+
+// A person signs in with the keyboard alone, at a phone's width.
+func TestBrowserSignInWithTheKeyboard(t *testing.T) {
+	app := apptest.NewApp(t, "sqlite", apptest.Options{Demo: true})
+	ctx := browser(t, 375, 800)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(app.HTTP.URL+"/signin"),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		shot(t, "signin-375"),
+		chromedp.Focus(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS("#login"), "agent@vendor.example"),
+		chromedp.KeyEvent("\t"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	active, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if active != "password" {
+		t.Errorf("Tab from the login went to %q, not the password", active)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#password"), "demo\r"), chromedp.WaitReady(chromedp.CSS("main h1"))); err != nil {
+		t.Fatal(err)
+	}
+	if heading := text(t, ctx, "main h1"); strings.TrimSpace(heading) == "" || strings.Contains(heading, "Вход") || strings.Contains(heading, "Sign in") {
+		t.Errorf("after signing in the page says %q", heading)
+	}
+}

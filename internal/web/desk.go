@@ -1,0 +1,4 @@
+package web
+
+// deskRoutes registers the desk pages.
+func (s *Server) deskRoutes() {}

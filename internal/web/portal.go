@@ -1,0 +1,4 @@
+package web
+
+// portalRoutes registers the portal pages.
+func (s *Server) portalRoutes() {}
