@@ -14,30 +14,8 @@ import (
 	"tend/internal/apperr"
 )
 
-// statusOf is the one place an error code becomes an HTTP status.
-func statusOf(c apperr.Code) int {
-	switch c {
-	case apperr.Invalid:
-		return http.StatusUnprocessableEntity
-	case apperr.Unauthenticated:
-		return http.StatusUnauthorized
-	case apperr.Forbidden:
-		return http.StatusForbidden
-	case apperr.NotFound:
-		return http.StatusNotFound
-	case apperr.Conflict:
-		return http.StatusConflict
-	case apperr.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case apperr.RateLimited:
-		return http.StatusTooManyRequests
-	case apperr.Unavailable:
-		return http.StatusServiceUnavailable
-	case apperr.Unsupported:
-		return http.StatusUnsupportedMediaType
-	}
-	return http.StatusInternalServerError
-}
+// statusOf maps an error code to its HTTP status (apperr.HTTPStatus).
+func statusOf(c apperr.Code) int { return apperr.HTTPStatus(c) }
 
 type errorBody struct {
 	Error errorDetail `json:"error"`

@@ -202,25 +202,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, v *view)
 // logged, not shown.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
 	e := apperr.As(err)
-	status := http.StatusInternalServerError
-	switch e.Code {
-	case apperr.Invalid:
-		status = http.StatusUnprocessableEntity
-	case apperr.Unauthenticated:
-		status = http.StatusUnauthorized
-	case apperr.Forbidden:
-		status = http.StatusForbidden
-	case apperr.NotFound:
-		status = http.StatusNotFound
-	case apperr.Conflict:
-		status = http.StatusConflict
-	case apperr.RateLimited:
-		status = http.StatusTooManyRequests
-	case apperr.Unavailable:
-		status = http.StatusServiceUnavailable
-	case apperr.TooLarge:
-		status = http.StatusRequestEntityTooLarge
-	}
+	status := apperr.HTTPStatus(e.Code)
 	v.Title = v.T("error.title")
 	v.Error = e.Message
 	if e.Code == apperr.Internal || e.Code == apperr.Unavailable {
