@@ -31,7 +31,8 @@ func TestBrowserSignInWithTheKeyboard(t *testing.T) {
 	if active != "password" {
 		t.Errorf("Tab from the login went to %q, not the password", active)
 	}
-	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#password"), "demo\r"), chromedp.WaitReady(chromedp.CSS("main h1"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#password"), "demo\r"),
+		chromedp.WaitNotPresent(chromedp.CSS("#login")), chromedp.WaitReady(chromedp.CSS("main h1"))); err != nil {
 		t.Fatal(err)
 	}
 	if heading := text(t, ctx, "main h1"); strings.TrimSpace(heading) == "" || strings.Contains(heading, "Вход") || strings.Contains(heading, "Sign in") {
