@@ -41,6 +41,8 @@ type ServeCmd struct {
 	RemindAfter          time.Duration `help:"Remind a customer who has not answered a question or a proposal after this long." env:"TEND_REMIND_AFTER" default:"48h"`
 	CloseUnansweredAfter time.Duration `help:"Close a request whose question stays unanswered this long." env:"TEND_CLOSE_UNANSWERED_AFTER" default:"336h"`
 	AutoCloseAfter       time.Duration `help:"Close a resolved request the customer neither confirms nor reopens after this long." env:"TEND_AUTO_CLOSE_AFTER" default:"120h"`
+
+	Mail MailFlags `embed:"" group:"E-mail"` // mail.go
 }
 
 func (c *ServeCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
@@ -108,7 +110,7 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 		}
 	}
 	srv := api.New(cfg, st, log, cal.Current, api.WithCalendarImport(cal), api.WithBlobs(files))
-	pages, err := web.New(web.Deps{Store: st, Auth: srv, Calendar: cal.Current, Log: log})
+	pages, err := web.New(web.Deps{Store: st, Auth: srv, Calendar: cal.Current, Log: log, Blobs: files, MaxUpload: c.MaxUpload, CalendarImport: cal})
 	if err != nil {
 		return fmt.Errorf("web pages: %w", err)
 	}
@@ -161,6 +163,11 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 		}
 		return err
 	})
+	if err := c.Mail.startMail(bg, st, files, background, log, url, c.MaxUpload); err != nil {
+		stopBG()
+		background.Wait()
+		return err
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

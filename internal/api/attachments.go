@@ -9,15 +9,13 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"path"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"tend/internal/apperr"
 	"tend/internal/auth"
 	"tend/internal/blob"
+	"tend/internal/files"
 	"tend/internal/store"
 )
 
@@ -104,7 +102,7 @@ func (s *Server) uploadAttachment(w http.ResponseWriter, r *http.Request, p auth
 	if strings.TrimSpace(in.name) == "" {
 		return apperr.Field("name", "say what the file is called: ?name=…, a Content-Disposition filename, or the filename of the form's file part")
 	}
-	name := cleanName(in.name)
+	name := files.SanitizeName(in.name)
 
 	// The first bytes decide the type; a file that is not what its name
 	// says is refused before anything is stored.
@@ -120,7 +118,7 @@ func (s *Server) uploadAttachment(w http.ResponseWriter, r *http.Request, p auth
 	if err := checkType(name, sniffed, head); err != nil {
 		return err
 	}
-	ctype := storedType(name, sniffed)
+	ctype := files.StoredType(name, sniffed)
 
 	b, err := s.blobs.Put(ctx, br, limit)
 	if err != nil {
@@ -267,7 +265,7 @@ func dispositionName(h, field string) (string, error) {
 
 func tooLarge(limit int64) error {
 	return &apperr.Error{Code: apperr.TooLarge, Field: "file",
-		Message: fmt.Sprintf("the file is larger than the limit of %s; nothing was kept", sizeText(limit))}
+		Message: fmt.Sprintf("the file is larger than the limit of %s; nothing was kept", files.SizeText(limit))}
 }
 
 // uploadError maps a failure of storing an upload: the limit, an empty
@@ -297,111 +295,12 @@ func bodyError(err error, limit int64) error {
 		Message: fmt.Sprintf("the upload broke off or is malformed (%v); nothing was kept", err), Err: err}
 }
 
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-// cleanName keeps the last element of a path-like name ("../../x",
-// "C:\x\y.png"), drops control and direction-override characters, and caps
-// the length, keeping the extension.
-func cleanName(raw string) string {
-	s := strings.ToValidUTF8(raw, "")
-	s = strings.ReplaceAll(s, `\`, "/")
-	if i := strings.LastIndex(s, "/"); i >= 0 {
-		s = s[i+1:]
-	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0xFEFF {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if s == "." || s == ".." || s == "" {
-		s = "file"
-	}
-	if len(s) > store.MaxAttachmentName {
-		ext := path.Ext(s)
-		if len(ext) > 16 {
-			ext = ""
-		}
-		base := s[:store.MaxAttachmentName-len(ext)]
-		for !utf8.ValidString(base) {
-			base = base[:len(base)-1]
-		}
-		s = base + ext
-	}
-	return s
-}
-
-// typeCheck is what bytes a file with a known extension must start with,
-// and the type it is stored and served as.
-type typeCheck struct {
-	stored, what string
-	match        func(sniffed string, head []byte) bool
-}
-
-func sniffedAs(t string) func(string, []byte) bool {
-	return func(sniffed string, _ []byte) bool { return sniffed == t }
-}
-
-var knownTypes = map[string]typeCheck{
-	".png":  {"image/png", "a PNG image", sniffedAs("image/png")},
-	".jpg":  {"image/jpeg", "a JPEG image", sniffedAs("image/jpeg")},
-	".jpeg": {"image/jpeg", "a JPEG image", sniffedAs("image/jpeg")},
-	".gif":  {"image/gif", "a GIF image", sniffedAs("image/gif")},
-	".webp": {"image/webp", "a WebP image", sniffedAs("image/webp")},
-	".pdf":  {"application/pdf", "a PDF document", sniffedAs("application/pdf")},
-	".zip": {"application/zip", "a ZIP archive", func(_ string, head []byte) bool {
-		// Local file header, an empty archive's end record, or a spanned archive.
-		h := string(head)
-		return strings.HasPrefix(h, "PK\x03\x04") || strings.HasPrefix(h, "PK\x05\x06") || strings.HasPrefix(h, "PK\x07\x08")
-	}},
-	".gz":  {"application/gzip", "a gzip archive", sniffedAs("application/x-gzip")},
-	".tgz": {"application/gzip", "a gzip archive", sniffedAs("application/x-gzip")},
-}
-
-// inlineTypes are shown in the browser; everything else is downloaded.
-var inlineTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
-
-// storedType decides the content type kept for a file from its name and
-// its first bytes (checked by checkType): the known extension's type, else
-// text/plain when the bytes are text, application/octet-stream if not.
-func storedType(name, sniffed string) string {
-	if tc, ok := knownTypes[strings.ToLower(path.Ext(name))]; ok {
-		return tc.stored
-	}
-	if mt, params, err := mime.ParseMediaType(sniffed); err == nil && strings.HasPrefix(mt, "text/") {
-		// Never text/html: a file is not a page of this site.
-		cs := params["charset"]
-		if cs == "" {
-			cs = "utf-8"
-		}
-		return "text/plain; charset=" + cs
-	}
-	return "application/octet-stream"
-}
-
 // checkType refuses a file whose bytes are not what its extension says.
 func checkType(name, sniffed string, head []byte) error {
-	ext := strings.ToLower(path.Ext(name))
-	tc, ok := knownTypes[ext]
-	if !ok || tc.match(sniffed, head) {
-		return nil
+	if err := files.CheckType(name, sniffed, head); err != nil {
+		return apperr.Field("name", "%s", err.Error())
 	}
-	looks := sniffed
-	if mt, _, err := mime.ParseMediaType(sniffed); err == nil {
-		looks = mt
-	}
-	return apperr.Field("name", "%q is named as %s, but its bytes are not one (they look like %s); rename the file or attach the right one", name, tc.what, looks)
+	return nil
 }
 
 // downloadAttachment streams a file to whoever may read its request
@@ -428,7 +327,7 @@ func (s *Server) downloadAttachment(w http.ResponseWriter, r *http.Request, p au
 	h.Set("Content-Type", a.ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
-	h.Set("Content-Disposition", contentDisposition(a.Name, inlineTypes[a.ContentType]))
+	h.Set("Content-Disposition", contentDisposition(a.Name, files.Inline(a.ContentType)))
 	h.Set("ETag", `"`+a.SHA256+`"`)
 	h.Set("Cache-Control", "private, no-cache")
 	http.ServeContent(w, r, "", a.CreatedAt, f)

@@ -14,7 +14,7 @@ import (
 // list exactly these; a test holds the two together.
 func (s *Server) routeTable() []route {
 	var all []route
-	for _, group := range [][]route{s.foundationRoutes(), s.calendarRoutes(), s.requestRoutes(), s.problemRoutes(), s.attachmentRoutes()} {
+	for _, group := range [][]route{s.foundationRoutes(), s.calendarRoutes(), s.requestRoutes(), s.problemRoutes(), s.attachmentRoutes(), s.mailRoutes()} {
 		all = append(all, group...)
 	}
 	return all

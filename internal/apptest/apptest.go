@@ -152,7 +152,7 @@ func NewApp(t testing.TB, engine string, o Options) *App {
 		}
 	}
 	srv := api.New(cfg, st, slog.New(slog.DiscardHandler), cal.Current, api.WithCalendarImport(cal), api.WithBlobs(files))
-	pages, err := web.New(web.Deps{Store: st, Auth: srv, Calendar: cal.Current, Log: slog.New(slog.DiscardHandler)})
+	pages, err := web.New(web.Deps{Store: st, Auth: srv, Calendar: cal.Current, Log: slog.New(slog.DiscardHandler), Blobs: files, MaxUpload: cfg.MaxUpload, CalendarImport: cal})
 	if err != nil {
 		t.Fatalf("web pages: %v", err)
 	}

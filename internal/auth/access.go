@@ -47,6 +47,7 @@ const (
 	KindJournal  Kind = "journal"
 	KindRequest  Kind = "request"
 	KindProblem  Kind = "problem"
+	KindMailbox  Kind = "mailbox" // the support mailboxes tend reads (their passwords)
 )
 
 // Resource is what an action touches: its kind, the customer it belongs to
@@ -127,6 +128,11 @@ var rules = map[Kind]map[Action]map[Role]reach{
 		Read:   {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleReleaseManager: all, RoleAdmin: all},
 		Create: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleAdmin: all},
 		Update: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleAdmin: all},
+	},
+	KindMailbox: {
+		Read:   {RoleAdmin: all, RoleAgent: none, RoleDeveloper: none, RoleTester: none, RoleReleaseManager: none},
+		Create: {RoleAdmin: all},
+		Update: {RoleAdmin: all},
 	},
 	KindJournal: {
 		Read: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleReleaseManager: all, RoleAdmin: all, RoleCustomerAdmin: org},

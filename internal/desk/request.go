@@ -147,10 +147,11 @@ func (n *NewRequest) Validate() error {
 	if n.RequesterName == "" {
 		return apperr.Field("requester_name", "the requester's name is required")
 	}
-	if n.RequesterPhone == "" {
+	if n.RequesterPhone == "" && n.Channel != ChannelEmail {
 		return apperr.Field("requester_phone", "a contact phone is required")
 	}
-	if !plausiblePhone(n.RequesterPhone) {
+	// A message by e-mail may come from someone whose phone nobody knows yet.
+	if n.RequesterPhone != "" && !plausiblePhone(n.RequesterPhone) {
 		return apperr.Field("requester_phone", "%q does not look like a phone number", n.RequesterPhone)
 	}
 	return nil

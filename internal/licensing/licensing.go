@@ -13,6 +13,7 @@ import (
 
 	"tend/internal/apperr"
 	"tend/internal/civil"
+	"tend/internal/sla"
 )
 
 // Customer is an organisation that licenses the vendor's products.
@@ -112,9 +113,10 @@ type Plan struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
-// Location is the plan's zone (validated on save).
+// Location is the plan's zone (validated on save), one shared value per
+// zone so the working-time tables cached per zone are found again.
 func (p Plan) Location() *time.Location {
-	loc, err := time.LoadLocation(p.Zone)
+	loc, err := sla.Zone(p.Zone)
 	if err != nil {
 		return time.UTC
 	}

@@ -140,6 +140,6 @@ func (s *Store) GetAttachment(ctx context.Context, p auth.Principal, id int64) (
 // file is deleted only when no record needs it.
 func (s *Store) BlobInUse(ctx context.Context, key string) (bool, error) {
 	var n int
-	err := s.read().queryRow(ctx, `SELECT COUNT(*) FROM attachments WHERE blob_key = ?`, key).Scan(&n)
+	err := s.read().queryRow(ctx, `SELECT (SELECT COUNT(*) FROM attachments WHERE blob_key = ?) + (SELECT COUNT(*) FROM mail_messages WHERE blob_key = ?)`, key, key).Scan(&n)
 	return n > 0, s.failOrNil("check file use", err)
 }

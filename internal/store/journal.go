@@ -30,6 +30,11 @@ func (c conn) journal(ctx context.Context, p auth.Principal, entity string, id, 
 	_, err := c.exec(ctx, `INSERT INTO journal (at, actor_id, actor_name, entity, entity_id, customer_id, action, before_json, after_json, note)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.s.Now(), nullID(p.AccountID), p.Name, entity, id, nullID(customerID), action, jsonOrNil(before), jsonOrNil(after), note)
+	if err == nil && entity == "request" {
+		// What happens to a request is also what its people are told:
+		// the notice is queued in the same transaction (mail.go).
+		err = c.queueNotices(ctx, p, id, action)
+	}
 	return err
 }
 

@@ -22,6 +22,9 @@ type RequestView struct {
 	Allowed []desk.Action `json:"allowed_actions"`
 	// SLA is each clock with its due instant, time left and state, now.
 	SLA []Clock `json:"sla"`
+	// MailFailures are the notices about the request that could not be
+	// sent (mail.go).
+	MailFailures []NoticeRecord `json:"mail_failures,omitempty"`
 }
 
 // Attachment describes a stored file.
@@ -76,6 +79,9 @@ func (s *Store) ViewRequest(ctx context.Context, p auth.Principal, id int64) (Re
 	}
 	if v.SLA, err = s.clocksOf(ctx, c, r); err != nil {
 		return v, err
+	}
+	if v.MailFailures, err = c.mailFailures(ctx, id); err != nil {
+		return v, s.fail("view request", err)
 	}
 	return v, nil
 }
@@ -173,8 +179,26 @@ type RequestFilter struct {
 // RequestList is a page of a queue.
 type RequestList struct {
 	Items []desk.Request `json:"items"`
-	Total int            `json:"total"`
-	Next  string         `json:"next,omitempty"`
+	// Total counts the matching requests up to MaxCount; TotalCapped says
+	// there are more than that.
+	Total       int    `json:"total"`
+	TotalCapped bool   `json:"total_capped,omitempty"`
+	Next        string `json:"next,omitempty"`
+}
+
+// MaxCount caps the count of a request list. Counting every match of a
+// broad filter reads every row it matches: at a million requests that
+// took longer than the page itself, on every page (issue 7). Up to the
+// cap the count is exact; past it the list says "more than 10 000".
+const MaxCount = 10_000
+
+// countCapped counts the rows of a filtered query up to MaxCount.
+func (c conn) countCapped(ctx context.Context, table string, w where) (n int, capped bool, err error) {
+	err = c.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+table+w.sql()+` LIMIT ?) capped`, append(w.args[:len(w.args):len(w.args)], MaxCount+1)...).Scan(&n)
+	if n > MaxCount {
+		return MaxCount, true, err
+	}
+	return n, false, err
 }
 
 var openStates = []desk.State{desk.StateReceived, desk.StateClarifying, desk.StateScopeDefined, desk.StateDeadlineAgreed,
@@ -234,7 +258,7 @@ func (s *Store) ListRequests(ctx context.Context, p auth.Principal, f RequestFil
 	}
 	c := s.read()
 	out := RequestList{Items: []desk.Request{}}
-	if err := c.queryRow(ctx, `SELECT COUNT(*) FROM requests`+w.sql(), w.args...).Scan(&out.Total); err != nil {
+	if out.Total, out.TotalCapped, err = c.countCapped(ctx, "requests", w); err != nil {
 		return out, s.fail("count requests", err)
 	}
 	if f.Cursor != "" {
@@ -242,11 +266,13 @@ func (s *Store) ListRequests(ctx context.Context, p auth.Principal, f RequestFil
 		if err != nil {
 			return out, err
 		}
+		// Row values, so that both engines continue the index range
+		// where the last page ended instead of filtering from its start.
 		switch f.Sort {
 		case "activity":
-			w.add("(last_activity_at < ? OR (last_activity_at = ? AND id < ?))", at, at, id)
+			w.add("(last_activity_at, id) < (?, ?)", at, id)
 		case "due":
-			w.add("(sla_due_at > ? OR (sla_due_at = ? AND id > ?))", at, at, id)
+			w.add("(sla_due_at, id) > (?, ?)", at, id)
 		default:
 			w.add("id < ?", id)
 		}

@@ -43,6 +43,8 @@ type Store struct {
 	log    *slog.Logger
 	// calendar is the production calendar in force (see UseCalendar).
 	calendar func() *sla.Calendar
+	// stmts keeps queries prepared on SQLite (stmtcache.go).
+	stmts *stmtCache
 }
 
 // Options configure Open.
@@ -58,7 +60,7 @@ type Options struct {
 
 // Open connects to the database named by opts. It does not migrate.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	s := &Store{now: opts.Now, log: opts.Log}
+	s := &Store{now: opts.Now, log: opts.Log, stmts: &stmtCache{m: map[stmtKey]*sql.Stmt{}, pending: map[stmtKey]bool{}}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -147,6 +149,7 @@ func (s *Store) Now() time.Time { return s.now().UTC() }
 
 // Close releases the pools and the SQLite lock.
 func (s *Store) Close() error {
+	s.closeStmts()
 	var err error
 	if s.r != nil && s.r != s.w {
 		err = s.r.Close()
@@ -229,17 +232,29 @@ type querier interface {
 type conn struct {
 	q querier
 	s *Store
+	// db is the pool of a transaction q, which keeps its queries prepared
+	// (stmtcache.go); nil for other transactions.
+	db *sql.DB
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := c.prepared(ctx, q); st != nil {
+		return st.ExecContext(ctx, utcArgs(args)...)
+	}
 	return c.q.ExecContext(ctx, rebind(c.s.engine, q), utcArgs(args)...)
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := c.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, utcArgs(args)...)
+	}
 	return c.q.QueryContext(ctx, rebind(c.s.engine, q), utcArgs(args)...)
 }
 
 func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := c.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, utcArgs(args)...)
+	}
 	return c.q.QueryRowContext(ctx, rebind(c.s.engine, q), utcArgs(args)...)
 }
 
@@ -286,7 +301,7 @@ func (s *Store) tx(ctx context.Context, op string, fn func(conn) error) error {
 	if err != nil {
 		return s.fail(op, err)
 	}
-	if err := fn(conn{q: tx, s: s}); err != nil {
+	if err := fn(conn{q: tx, s: s, db: s.w}); err != nil {
 		tx.Rollback()
 		return s.fail(op, err)
 	}

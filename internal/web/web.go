@@ -13,8 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,6 +28,7 @@ import (
 
 	"tend/internal/apperr"
 	"tend/internal/auth"
+	"tend/internal/blob"
 	"tend/internal/sla"
 	"tend/internal/store"
 )
@@ -50,7 +54,15 @@ type Deps struct {
 	Auth     Auth
 	Calendar func() *sla.Calendar
 	Log      *slog.Logger
-	Blobs    any // reserved for uploads handled by the API
+	Blobs    blob.Store // attachment files; nil turns uploads from pages off
+	// MaxUpload is the largest upload one form may carry, all its files
+	// together (0: the API's default, 64 MiB).
+	MaxUpload int64
+	// CalendarImport imports production calendar files and puts them in
+	// force (calendar.Service); nil turns the admin's import form off.
+	CalendarImport interface {
+		Import(ctx context.Context, p auth.Principal, data []byte, hint, source string) ([]int, error)
+	}
 }
 
 // Server renders the pages.
@@ -133,6 +145,9 @@ type view struct {
 	Data    any
 	Now     time.Time
 	request *http.Request
+	// parts is the rest of a multipart POST whose csrf part was checked
+	// (pageMultipart); nil for every other request.
+	parts *multipart.Reader
 }
 
 func (v *view) T(id string, args ...any) string { return v.tr.T(id, args...) }
@@ -147,6 +162,24 @@ func (v *view) Role() string     { return string(v.User.Role) }
 // page wraps a handler: it settles the language, the CSRF token, and
 // sign-in for pages that need it.
 func (s *Server) page(public bool, h handler) http.HandlerFunc {
+	return s.pageWith(public, false, h)
+}
+
+// pageMultipart is page for forms that carry files (enctype
+// multipart/form-data). Such a body is never parsed into memory
+// (ParseMultipartForm would buffer it, and ParseForm ignores it), so the
+// CSRF token cannot come from r.PostForm: the form must send it as its
+// first part, which is read and checked here before a single byte of a
+// file is. The handler then reads the remaining parts, streaming files,
+// from v.parts. A url-encoded POST to the same route is handled as page does.
+func (s *Server) pageMultipart(h handler) http.HandlerFunc {
+	return s.pageWith(false, true, h)
+}
+
+// csrfPartMax bounds the first part of a multipart form, the token.
+const csrfPartMax = 256
+
+func (s *Server) pageWith(public, multipartOK bool, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := auth.PrincipalFrom(r.Context())
 		if !public && p.Role == "" {
@@ -165,7 +198,24 @@ func (s *Server) page(public bool, h handler) http.HandlerFunc {
 		v := &view{User: p, CSRF: token, Path: r.URL.Path, Now: s.deps.Store.Now(), request: r}
 		v.Lang = langOf(r, sm.GetString(ctx, "lang"))
 		v.tr = translator{lang: v.Lang, loc: i18n.NewLocalizer(s.bundle, v.Lang)}
-		if r.Method == http.MethodPost {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Method == http.MethodPost && multipartOK && mt == "multipart/form-data" {
+			r.Body = http.MaxBytesReader(w, r.Body, s.maxUpload()+1<<20)
+			mr, err := r.MultipartReader()
+			if err != nil {
+				s.fail(w, r, v, apperr.New(apperr.Invalid, "%s", v.T("error.form")))
+				return
+			}
+			part, err := mr.NextPart()
+			var sent []byte
+			if err == nil && part.FormName() == "csrf" {
+				sent, err = io.ReadAll(io.LimitReader(part, csrfPartMax))
+			}
+			if err != nil || subtle.ConstantTimeCompare(sent, []byte(token)) != 1 {
+				s.fail(w, r, v, apperr.New(apperr.Forbidden, "%s", v.T("error.csrf")))
+				return
+			}
+			v.parts = mr
+		} else if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if err := r.ParseForm(); err != nil {
 				s.fail(w, r, v, apperr.New(apperr.Invalid, "%s", v.T("error.form")))
@@ -180,6 +230,14 @@ func (s *Server) page(public bool, h handler) http.HandlerFunc {
 			s.fail(w, r, v, err)
 		}
 	}
+}
+
+// maxUpload is the largest upload one form may carry.
+func (s *Server) maxUpload() int64 {
+	if s.deps.MaxUpload > 0 {
+		return s.deps.MaxUpload
+	}
+	return 64 << 20
 }
 
 // render writes a page.
