@@ -299,7 +299,7 @@ func summarise(lat []time.Duration, took time.Duration, errs int64) stats {
 // is not a one-off.
 func load(ctx context.Context, t *target, conc int, d time.Duration, seed uint64, fn op) (stats, error) {
 	warm := min(d/10, time.Second)
-	var counter atomic.Int64
+	var counter, measured atomic.Int64
 	var errs atomic.Int64
 	var firstErr error
 	var mu sync.Mutex
@@ -313,8 +313,8 @@ func load(ctx context.Context, t *target, conc int, d time.Duration, seed uint64
 			r := rand.New(rand.NewPCG(seed, uint64(w)))
 			for ctx.Err() == nil {
 				now := time.Now()
-				if now.After(deadline) {
-					return
+				if now.After(deadline) && measured.Load() > 0 {
+					return // (a slow operation runs on until one is measured)
 				}
 				i := int(counter.Add(1))
 				err := fn(ctx, t, r, i)
@@ -332,6 +332,7 @@ func load(ctx context.Context, t *target, conc int, d time.Duration, seed uint64
 				}
 				if now.After(measureFrom) {
 					lats[w] = append(lats[w], took)
+					measured.Add(1)
 				}
 			}
 		})

@@ -42,7 +42,8 @@ type ServeCmd struct {
 	CloseUnansweredAfter time.Duration `help:"Close a request whose question stays unanswered this long." env:"TEND_CLOSE_UNANSWERED_AFTER" default:"336h"`
 	AutoCloseAfter       time.Duration `help:"Close a resolved request the customer neither confirms nor reopens after this long." env:"TEND_AUTO_CLOSE_AFTER" default:"120h"`
 
-	Mail MailFlags `embed:"" group:"E-mail"` // mail.go
+	Mail  MailFlags  `embed:"" group:"E-mail"` // mail.go
+	Pprof PprofFlags `embed:""`                // pprof.go
 }
 
 func (c *ServeCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
@@ -77,6 +78,11 @@ func openStore(ctx context.Context, g *Globals, log *slog.Logger) (*store.Store,
 
 func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer, withDemo bool) error {
 	started := time.Now()
+	stopPprof, err := c.Pprof.start(log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	st, err := openStore(ctx, g, log)
 	if err != nil {
 		return err

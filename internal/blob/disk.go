@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"net/http"
@@ -67,7 +68,7 @@ func (d *Disk) Put(ctx context.Context, r io.Reader, limit int64) (b Blob, err e
 	h := sha256.New()
 	head := &headWriter{max: 512}
 	src := &sourceReader{ctx: ctx, r: io.LimitReader(r, limit+1)}
-	n, err := io.CopyBuffer(io.MultiWriter(f, h, head), src, make([]byte, 64<<10))
+	n, err := copyHashing(io.MultiWriter(f, head), h, src)
 	switch {
 	case src.err != nil:
 		return Blob{}, &ReadError{Err: src.err}
@@ -99,6 +100,50 @@ func (d *Disk) Put(ctx context.Context, r io.Reader, limit int64) (b Blob, err e
 	}
 	os.Remove(tmp) // after a link, or when the file was already there
 	return b, nil
+}
+
+// copyHashing copies src to w and hashes it on another goroutine: hashing
+// (about 2 GB/s with SHA instructions) took as long as a fast disk takes
+// to write, and the two need not wait for each other (issue 7: a 1 GiB
+// upload went from 68% of the disk's write speed to about the disk's speed). Memory use is four
+// buffers, whatever the size.
+func copyHashing(w io.Writer, h hash.Hash, src io.Reader) (int64, error) {
+	const bufSize, nbufs = 256 << 10, 4
+	free := make(chan []byte, nbufs)
+	for range nbufs {
+		free <- make([]byte, bufSize)
+	}
+	hashed := make(chan []byte, nbufs)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for b := range hashed {
+			h.Write(b)
+			free <- b[:cap(b)]
+		}
+	}()
+	defer func() {
+		close(hashed)
+		<-done
+	}()
+	var n int64
+	for {
+		buf := <-free
+		k, rerr := io.ReadFull(src, buf)
+		if k > 0 {
+			if _, err := w.Write(buf[:k]); err != nil {
+				return n, err
+			}
+			n += int64(k)
+			hashed <- buf[:k]
+		}
+		switch {
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return n, nil
+		case rerr != nil:
+			return n, rerr
+		}
+	}
 }
 
 // place puts tmp at final unless final exists already (the same bytes:

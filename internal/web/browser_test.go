@@ -55,7 +55,7 @@ func browser(t *testing.T, width, height int) context.Context {
 // (go test -artifacts keeps them; see README for the ones kept in docs/).
 func shot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG, not JPEG
 		if err != nil {
 			return err
 		}

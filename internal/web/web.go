@@ -263,6 +263,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	status := apperr.HTTPStatus(e.Code)
 	v.Title = v.T("error.title")
 	v.Error = e.Message
+	// Access refusals come from the store in English; people read them in
+	// their own language.
+	switch e.Code {
+	case apperr.Forbidden:
+		v.Error = v.T("error.forbidden")
+	case apperr.NotFound:
+		v.Error = v.T("error.not_found")
+	}
 	if e.Code == apperr.Internal || e.Code == apperr.Unavailable {
 		s.deps.Log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
 		v.Error = v.T("error.internal")
