@@ -28,12 +28,8 @@ type loginOutput struct {
 // login checks a password, starts a browser session (cookie) and answers
 // its token, which also works as a bearer token until the session ends.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[loginInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in loginInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	if in.Login == "" {
@@ -129,12 +125,8 @@ type profileInput struct {
 // updateMe lets anyone correct their own name, phone and language, without
 // the right to edit accounts in general.
 func (s *Server) updateMe(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[profileInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in profileInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	a, err := s.store.UpdateProfile(r.Context(), p, in.Name, in.Phone, in.Lang)
@@ -154,12 +146,8 @@ func (s *Server) changeOwnPassword(w http.ResponseWriter, r *http.Request, p aut
 	if p.Scope == auth.ScopeRead {
 		return apperr.New(apperr.Forbidden, "this API token may only read")
 	}
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[passwordInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in passwordInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	if in.NewPassword == "" {
@@ -184,12 +172,8 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[passwordInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in passwordInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	if in.NewPassword == "" {
@@ -217,12 +201,8 @@ type tokenOutput struct {
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[tokenInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in tokenInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	t, secret, err := s.store.CreateToken(r.Context(), p, in.Name, in.Scope, in.ExpiresAt)
@@ -277,12 +257,8 @@ func kindMismatch(a auth.Account, staff bool) error {
 
 func (s *Server) createAccount(staff bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		b, err := readBody(r, s.cfg.MaxBody)
+		in, err := bodyOf[accountInput](s, r)
 		if err != nil {
-			return err
-		}
-		var in accountInput
-		if err := decodeStrict(b, &in); err != nil {
 			return err
 		}
 		a := in.Account

@@ -113,12 +113,8 @@ func (s *Server) mailPrefs(w http.ResponseWriter, r *http.Request, p auth.Princi
 }
 
 func (s *Server) setMailPrefs(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[store.MailPrefs](s, r)
 	if err != nil {
-		return err
-	}
-	var in store.MailPrefs
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	out, err := s.store.SetMailPrefs(r.Context(), p, in)
@@ -135,12 +131,8 @@ func (s *Server) assignRequest(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[store.Assignment](s, r)
 	if err != nil {
-		return err
-	}
-	var in store.Assignment
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	out, err := s.store.AssignRequest(r.Context(), p, id, in)

@@ -41,12 +41,8 @@ func (s *Server) listProblems(w http.ResponseWriter, r *http.Request, p auth.Pri
 }
 
 func (s *Server) createProblem(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[desk.NewProblem](s, r)
 	if err != nil {
-		return err
-	}
-	var in desk.NewProblem
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	pr, replay, err := s.store.CreateProblem(r.Context(), p, in, idempotencyKey(r))
@@ -84,12 +80,8 @@ func (s *Server) patchProblem(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[desk.ProblemPatch](s, r)
 	if err != nil {
-		return err
-	}
-	var in desk.ProblemPatch
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	if _, err := s.store.UpdateProblem(r.Context(), p, id, in); err != nil {
@@ -107,12 +99,8 @@ func (s *Server) linkRequest(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[linkInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in linkInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	if _, err := s.store.LinkRequest(r.Context(), p, id, in.RequestID); err != nil {
@@ -141,12 +129,8 @@ func (s *Server) resolveProblem(w http.ResponseWriter, r *http.Request, p auth.P
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[store.ResolveInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in store.ResolveInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	out, err := s.store.ResolveProblem(r.Context(), p, id, in)

@@ -59,12 +59,8 @@ func idempotencyKey(r *http.Request) string {
 }
 
 func (s *Server) registerRequest(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[desk.NewRequest](s, r)
 	if err != nil {
-		return err
-	}
-	var in desk.NewRequest
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	// A customer calling with a bearer token is an integration; in a browser
@@ -176,12 +172,8 @@ func (s *Server) actOnRequest(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[actionInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in actionInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	if in.Action == "" {
@@ -208,12 +200,8 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[commentInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in commentInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	c, err := s.store.AddComment(r.Context(), p, id, in.Body, in.Internal, idempotencyKey(r))
@@ -234,12 +222,8 @@ func (s *Server) rateRequest(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[ratingInput](s, r)
 	if err != nil {
-		return err
-	}
-	var in ratingInput
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	req, err := s.store.Rate(r.Context(), p, id, in.Rating, in.Comment)

@@ -74,6 +74,17 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// bodyOf reads and strictly decodes the JSON body of r into a T.
+func bodyOf[T any](s *Server, r *http.Request) (T, error) {
+	var v T
+	b, err := readBody(r, s.cfg.MaxBody)
+	if err != nil {
+		return v, err
+	}
+	err = decodeStrict(b, &v)
+	return v, err
+}
+
 // decodeStrict fills v from JSON, refusing unknown fields, wrong types and
 // trailing data, and naming the field at fault.
 func decodeStrict(b []byte, v any) error {

@@ -82,12 +82,8 @@ func (s *Server) foundationRoutes() []route {
 // create answers POST with the stored record and 201.
 func create[T any](s *Server, fn func(context.Context, auth.Principal, T) (T, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		b, err := readBody(r, s.cfg.MaxBody)
+		v, err := bodyOf[T](s, r)
 		if err != nil {
-			return err
-		}
-		var v T
-		if err := decodeStrict(b, &v); err != nil {
 			return err
 		}
 		out, err := fn(r.Context(), p, v)
@@ -231,12 +227,8 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p auth.Pr
 
 // createInstance lets a customer admin leave customer_id out: it is theirs.
 func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	b, err := readBody(r, s.cfg.MaxBody)
+	in, err := bodyOf[lifecycle.Instance](s, r)
 	if err != nil {
-		return err
-	}
-	var in lifecycle.Instance
-	if err := decodeStrict(b, &in); err != nil {
 		return err
 	}
 	if in.CustomerID == 0 && p.IsCustomer() {
