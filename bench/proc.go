@@ -180,7 +180,7 @@ func (b *bench) measureProcess(ctx context.Context, emit func(result)) error {
 		for i, r := range runs {
 			ms[i] = round(float64(r)/float64(time.Millisecond), 1)
 		}
-		emit(result{"op": "startup", "startup_ms": ms[len(ms)/2], "runs_ms": ms, "rss_at_ready_mib": mib(rssAtReady), "other_cpu": w.others()})
+		emit(result{"op": "startup", "startup_ms": ms[len(ms)/2], "runs_ms": ms, "rss_at_ready_mib": mib(rssAtReady), "other_cpu": w.others(), "steal": w.stolen()})
 	}
 	if !b.cfg.want("rss") && !b.cfg.want("upload") {
 		return nil
@@ -215,7 +215,7 @@ func (b *bench) measureProcess(ctx context.Context, emit func(result)) error {
 		}
 		r := result{"op": "rss", "peak_rss_mib": mib(peak), "idle_rss_mib": mib(idle), "start_rss_mib": mib(startRSS),
 			"load_seconds": round(b.cfg.rssLoad.Seconds(), 0), "idle_seconds": round(b.cfg.idle.Seconds(), 0), "load_ops_per_s": round(float64(st.n)/st.took.Seconds(), 1),
-			"other_cpu": w.others()}
+			"other_cpu": w.others(), "steal": w.stolen()}
 		emit(r)
 	}
 	if b.cfg.want("upload") {
@@ -231,9 +231,12 @@ func (b *bench) measureProcess(ctx context.Context, emit func(result)) error {
 func (b *bench) mixed() op {
 	ops := b.ops()
 	var table []op
-	for name, weight := range map[string]int{"register": 15, "queue_first": 20, "queue_deep": 5, "customer_list": 10, "request_page": 30, "comment": 15, "search": 5} {
-		for range weight {
-			table = append(table, ops[name])
+	for _, w := range []struct {
+		name   string
+		weight int
+	}{{"request_page", 30}, {"queue_first", 20}, {"register", 15}, {"comment", 15}, {"customer_list", 10}, {"queue_deep", 5}, {"search", 5}} {
+		for range w.weight {
+			table = append(table, ops[w.name])
 		}
 	}
 	return func(ctx context.Context, t *target, r *rand.Rand, i int) error {
@@ -365,7 +368,7 @@ func (b *bench) upload(ctx context.Context, t *target, pid int, emit func(result
 	disk := max(disk1, disk2)
 	server := float64(n) / (1 << 20) / took.Seconds()
 	emit(result{"op": "upload", "bytes": n, "server_mib_s": round(server, 1), "disk_mib_s": round(disk, 1), "disk_runs_mib_s": []float64{round(disk1, 1), round(disk2, 1)},
-		"ratio": round(server/disk, 2), "rss_before_mib": mib(before), "rss_growth_mib": mib(max(0, peak-before)), "other_cpu": w.others()})
+		"ratio": round(server/disk, 2), "rss_before_mib": mib(before), "rss_growth_mib": mib(max(0, peak-before)), "other_cpu": w.others(), "steal": w.stolen()})
 	return nil
 }
 

@@ -55,7 +55,9 @@ func orgName(r *rand.Rand, i int) (string, lang) {
 	return fmt.Sprintf("%s %s %d", pick(r, enOrgWord1), pick(r, enOrgWord2), i), en
 }
 
-// Words a subject search looks for: some common, some rare.
+// Words a search looks for: some common, some rare; "камер" and "квитанц"
+// are words being typed (prefixes), "отчёт" and "счётчик" are found in
+// their other forms and spelled with е.
 var searchTerms = []string{"турникет", "ldap", "отчёт", "пропуск", "export", "timeout", "счётчик", "badge", "1с", "камер", "fire panel", "квитанц"}
 
 var (

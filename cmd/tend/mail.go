@@ -21,11 +21,13 @@ import (
 // are written to the database at start (named "config: user@host/folder").
 type MailFlags struct {
 	SMTPAddr    string   `name:"smtp-addr" help:"Take mail over SMTP on this address (host:port) for the support domain; off when empty." env:"TEND_SMTP_ADDR" placeholder:"HOST:PORT"`
+	SMTPTLSCert string   `name:"smtp-tls-cert" help:"PEM certificate (with its chain) the SMTP listener offers STARTTLS with; read again when it changes." env:"TEND_SMTP_TLS_CERT" type:"path" placeholder:"FILE"`
+	SMTPTLSKey  string   `name:"smtp-tls-key" help:"PEM private key of --smtp-tls-cert." env:"TEND_SMTP_TLS_KEY" type:"path" placeholder:"FILE"`
 	MailAddress string   `name:"mail-address" help:"The support address: notices come from it and replies go back to it (support@vendor.example)." env:"TEND_MAIL_ADDRESS" placeholder:"ADDRESS"`
 	MailDomains []string `name:"mail-domain" help:"Domains the SMTP listener takes mail for (default: the domain of --mail-address)." env:"TEND_MAIL_DOMAIN" sep:"," placeholder:"DOMAIN"`
 	IMAP        []string `name:"imap" help:"A support mailbox to read: imaps://user:password@host[:993]/INBOX, imap+starttls://… or imap://… (plain); repeatable." env:"TEND_IMAP" sep:" " placeholder:"URL"`
 	SMTPRelay   string   `name:"smtp-relay" help:"Send notices through this relay: smtp+starttls://user:password@host:587, smtps://…:465, smtp://host:25; notices wait when empty." env:"TEND_SMTP_RELAY" placeholder:"URL"`
-	MailSecret  string   `name:"mail-secret" help:"Key that signs reply-to addresses (default: made once and kept in the database)." env:"TEND_MAIL_SECRET"`
+	MailSecret  string   `name:"mail-secret" help:"Key that signs reply-to addresses (default: made once and kept in the database, sealed with the secret key)." env:"TEND_MAIL_SECRET"`
 	MailMaxSize int64    `name:"mail-max-size" help:"Largest message taken, in bytes." env:"TEND_MAIL_MAX_SIZE" default:"104857600"`
 	MailRate    int      `name:"mail-rate" help:"Messages one sender may send in an hour; more are recorded and left alone (0: no limit)." env:"TEND_MAIL_RATE" default:"30"`
 }
@@ -110,6 +112,18 @@ func (f MailFlags) startMail(ctx context.Context, st *store.Store, files blob.St
 	if f.SMTPAddr != "" && f.MailAddress == "" && len(f.MailDomains) == 0 {
 		return fmt.Errorf("--smtp-addr needs --mail-address or --mail-domain: the listener takes mail for the support domain only")
 	}
+	var cert *mail.CertificateFiles
+	switch {
+	case (f.SMTPTLSCert == "") != (f.SMTPTLSKey == ""):
+		return fmt.Errorf("--smtp-tls-cert and --smtp-tls-key go together: give both, or neither")
+	case f.SMTPTLSCert != "" && f.SMTPAddr == "":
+		return fmt.Errorf("--smtp-tls-cert is for the SMTP listener: give --smtp-addr too")
+	case f.SMTPTLSCert != "":
+		var err error
+		if cert, err = mail.LoadCertificate(f.SMTPTLSCert, f.SMTPTLSKey); err != nil {
+			return fmt.Errorf("--smtp-tls-cert: %w", err)
+		}
+	}
 	for _, m := range boxes {
 		if _, err := st.EnsureMailbox(ctx, m); err != nil {
 			return fmt.Errorf("--imap %s: %w", m.Name, err)
@@ -132,6 +146,9 @@ func (f MailFlags) startMail(ctx context.Context, st *store.Store, files blob.St
 		host, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(baseURL, "https://"), "http://"), "/")
 		host, _, _ = strings.Cut(host, ":")
 		srv := mail.NewSMTPServer(rc, host, log)
+		if cert != nil {
+			srv.OfferSTARTTLS(cert.TLSConfig())
+		}
 		bg.Go(ctx, func(ctx context.Context) {
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(ln) }()
@@ -148,7 +165,7 @@ func (f MailFlags) startMail(ctx context.Context, st *store.Store, files blob.St
 			srv.Shutdown(sctx)
 			<-done
 		})
-		log.Info("mail: taking mail over SMTP", "addr", ln.Addr().String(), "domains", strings.Join(domainsOf(f), ","))
+		log.Info("mail: taking mail over SMTP", "addr", ln.Addr().String(), "domains", strings.Join(domainsOf(f), ","), "starttls", cert != nil)
 	}
 	if f.SMTPRelay != "" {
 		sender, err := mail.NewSender(ctx, st, log, mail.SenderConfig{Relay: relay, From: f.MailAddress, BaseURL: baseURL}, []byte(f.MailSecret))

@@ -17,6 +17,7 @@ import (
 	"tend/internal/blob"
 	"tend/internal/calendar"
 	"tend/internal/demo"
+	"tend/internal/idle"
 	"tend/internal/jobs"
 	"tend/internal/obs"
 	"tend/internal/sla"
@@ -42,8 +43,9 @@ type ServeCmd struct {
 	CloseUnansweredAfter time.Duration `help:"Close a request whose question stays unanswered this long." env:"TEND_CLOSE_UNANSWERED_AFTER" default:"336h"`
 	AutoCloseAfter       time.Duration `help:"Close a resolved request the customer neither confirms nor reopens after this long." env:"TEND_AUTO_CLOSE_AFTER" default:"120h"`
 
-	Mail  MailFlags  `embed:"" group:"E-mail"` // mail.go
-	Pprof PprofFlags `embed:""`                // pprof.go
+	Mail    MailFlags   `embed:"" group:"E-mail"`  // mail.go
+	Secrets SecretFlags `embed:"" group:"Secrets"` // secret.go
+	Pprof   PprofFlags  `embed:""`                 // pprof.go
 }
 
 func (c *ServeCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.Writer) error {
@@ -88,6 +90,9 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 		return err
 	}
 	defer st.Close()
+	if err := c.Secrets.useSecretKey(ctx, st, g.Data, log); err != nil {
+		return err
+	}
 	cal := calendar.New(st, log)
 	if err := cal.Load(ctx); err != nil {
 		return fmt.Errorf("load the production calendar: %w", err)
@@ -129,8 +134,9 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 	if url == "" {
 		url = "http://" + ln.Addr().String()
 	}
+	var quiet idle.Tracker
 	hs := &http.Server{
-		Handler:           srv.Handler(pages.Handler()),
+		Handler:           quiet.Wrap(srv.Handler(pages.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -169,6 +175,18 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 		}
 		return err
 	})
+	background.Go(bg, func(ctx context.Context) { indexSearchBacklog(ctx, st, log) })
+	// Ten seconds without a request: give back what the burst left.
+	background.Go(bg, func(ctx context.Context) { quiet.Release(ctx, 10*time.Second, st.ReleaseMemory) })
+	// Registrations stage their search terms; this moves them into the
+	// index in batches (a no-op on PostgreSQL). Searches read the staged
+	// terms too, so the interval only sets how much FTS5 merges at once:
+	// every second it took 5–10% of SQLite's registration rate, every ten
+	// seconds next to nothing (issue 7, bench/RESULTS.md).
+	background.Every(bg, "search index", store.SearchFlushInterval, func(ctx context.Context) error {
+		_, err := st.FlushSearchIndex(ctx)
+		return err
+	})
 	if err := c.Mail.startMail(bg, st, files, background, log, url, c.MaxUpload); err != nil {
 		stopBG()
 		background.Wait()
@@ -195,6 +213,31 @@ func (c *ServeCmd) serve(ctx context.Context, g *Globals, log *slog.Logger, out 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// indexSearchBacklog indexes for search the requests registered before the
+// search index existed (a database from an older tend), beside serving
+// rather than before it: a million requests take about a minute, and
+// start-up stays as quick as ever. It returns when none is left; on
+// failure it tries again a minute later.
+func indexSearchBacklog(ctx context.Context, st *store.Store, log *slog.Logger) {
+	for {
+		started := time.Now()
+		// The pause lets other writers in between batches on SQLite.
+		n, err := st.DrainSearchBacklog(ctx, 20*time.Millisecond)
+		if n > 0 {
+			log.Info("requests indexed for search", "requests", n, "took", time.Since(started).Round(time.Millisecond))
+		}
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		log.Warn("indexing requests for search failed; trying again in a minute", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Minute):
+		}
+	}
 }
 
 func printWelcome(out io.Writer, url string, withDemo bool) {
@@ -229,5 +272,11 @@ func (MigrateCmd) Run(ctx context.Context, g *Globals, log *slog.Logger, out io.
 	for _, m := range applied {
 		fmt.Fprintln(out, "applied", m)
 	}
-	return nil
+	// The requests an older tend registered, indexed for search here
+	// rather than by the first tend serve.
+	n, err := st.DrainSearchBacklog(ctx, 0)
+	if n > 0 {
+		fmt.Fprintf(out, "indexed %d requests for search\n", n)
+	}
+	return err
 }

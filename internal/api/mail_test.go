@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"tend/internal/apptest"
 	"tend/internal/blob"
@@ -167,6 +168,150 @@ func TestMailAPI(t *testing.T) {
 			}
 			if resp := betaAdmin.Call("PUT", "/api/v1/mail/preferences", map[string]any{"essential_only": "yes"}); resp.Status != 422 {
 				t.Errorf("bad preferences: %d", resp.Status)
+			}
+		})
+	}
+}
+
+// A request's mail as a customer sees it holds only what passed between
+// the desk and their own organisation's people: not the notice that told
+// the assignee the customer wrote (a staff address), not a stranger's
+// note, not a bounce, not the desk's notes on a message; the desk sees all
+// of it. The originals follow the same rule.
+func TestRequestMailAccess(t *testing.T) {
+	for _, engine := range apptest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			app := apptest.NewApp(t, engine, apptest.Options{Demo: true})
+			ctx := context.Background()
+			agent := app.Login(t, "agent@vendor.example", "demo")
+			betaAdmin := app.Login(t, "admin@beta.example", "demo")
+			files, _ := blob.NewDisk(app.Files)
+			rc, err := mail.NewReceiver(ctx, app.Store, files, slog.New(slog.DiscardHandler), mail.Config{Address: "support@vendor.example"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deliver := func(raw string, env mail.Envelope) store.MailResult {
+				t.Helper()
+				res, err := rc.Deliver(ctx, []byte(strings.ReplaceAll(raw, "\n", "\r\n")), env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			smtp := mail.Envelope{Source: "smtp"}
+			sendAll := func() map[string]string { // notice kind → its Message-ID
+				t.Helper()
+				sent := map[string]string{}
+				notices, err := app.Store.ClaimNotices(ctx, 100, time.Minute, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range notices {
+					id := "<tend." + n.Token + "@vendor.example>"
+					if err := app.Store.NoticeSent(ctx, n.ID, id, "["+n.Number+"] "+n.Subject); err != nil {
+						t.Fatal(err)
+					}
+					sent[n.Kind] = n.Token
+				}
+				return sent
+			}
+
+			first := deliver("From: admin@beta.example\nTo: support@vendor.example\nSubject: Turnstile 4 is stuck\nMessage-ID: <acc1@beta.example>\n\nIt does not turn.\n", smtp)
+			if first.Outcome != store.MailRequest {
+				t.Fatalf("first: %+v", first)
+			}
+			reqMail := fmt.Sprintf("/api/v1/requests/%d/mail", first.RequestID)
+			agent.Do("POST", fmt.Sprintf("/api/v1/requests/%d/actions", first.RequestID), map[string]any{"action": "take"}, 200, nil)
+			registered := sendAll()["registered"]
+			if registered == "" {
+				t.Fatal("no registration notice was sent")
+			}
+			// The customer answers by mail: a comment, and a notice to the
+			// assignee, who is staff.
+			reply := deliver("From: admin@beta.example\nTo: support@vendor.example\nSubject: Re: Turnstile 4 is stuck\nMessage-ID: <acc2@beta.example>\nIn-Reply-To: <acc1@beta.example>\n\nStill stuck.\n", smtp)
+			if reply.Outcome != store.MailComment {
+				t.Fatalf("reply: %+v", reply)
+			}
+			toAssignee := sendAll()["customer_reply"]
+			if toAssignee == "" {
+				t.Fatal("the assignee was not told the customer wrote")
+			}
+			// A stranger in the thread, and a bounce of the registration notice.
+			note := deliver("From: Mallory <mallory@evil.example>\nTo: support@vendor.example\nSubject: Re: Turnstile 4 is stuck\nMessage-ID: <acc3@evil.example>\nReferences: <acc1@beta.example>\n\nMe too.\n", smtp)
+			bounce := deliver("From: MAILER-DAEMON@mx.beta.example\nTo: support+bounce-"+registered+"@vendor.example\nSubject: Undelivered Mail Returned to Sender\nMessage-ID: <acc4@mx.beta.example>\n\nThe mail could not be delivered.\n",
+				mail.Envelope{Source: "smtp", FromSet: true, Rcpt: []string{"support+bounce-" + registered + "@vendor.example"}})
+			if note.Outcome != store.MailNote || bounce.Outcome != store.MailIgnored || bounce.RequestID != first.RequestID {
+				t.Fatalf("note %+v, bounce %+v", note, bounce)
+			}
+
+			type record struct {
+				ID                  int64
+				Direction, From, To string
+				Outcome, Reason     string
+				Internal            bool
+			}
+			var view struct {
+				Messages []record
+				Notices  []struct{ Kind, To string }
+			}
+			resp := betaAdmin.Do("GET", reqMail, nil, 200, &view)
+			for _, staff := range []string{"agent@vendor.example", "mallory@evil.example", "mailer-daemon", "customer_reply", "bounce"} {
+				if strings.Contains(strings.ToLower(string(resp.Body)), staff) {
+					t.Errorf("the customer's view holds %q: %s", staff, resp.Body)
+				}
+			}
+			var got []string
+			for _, m := range view.Messages {
+				got = append(got, m.Direction+" "+m.From+m.To+" "+m.Outcome)
+				if m.Internal || m.Reason != "" {
+					t.Errorf("the customer sees the desk's side of %+v", m)
+				}
+			}
+			want := []string{"in admin@beta.examplesupport@vendor.example request", "out admin@beta.example sent", "in admin@beta.examplesupport@vendor.example comment"}
+			if strings.Join(got, "; ") != strings.Join(want, "; ") || len(view.Notices) != 0 {
+				t.Errorf("the customer's view:\n got %q\nwant %q\nnotices %+v", got, want, view.Notices)
+			}
+			resp = agent.Do("GET", reqMail, nil, 200, &view)
+			if !strings.Contains(string(resp.Body), `"to":"agent@vendor.example"`) || len(view.Messages) != 6 {
+				t.Errorf("the desk's view lacks the staff notice: %s", resp.Body)
+			}
+			kinds := ""
+			for _, n := range view.Notices {
+				kinds += n.Kind + "→" + n.To + " "
+			}
+			if !strings.Contains(kinds, "customer_reply→agent@vendor.example") {
+				t.Errorf("the desk's notices: %s", kinds)
+			}
+
+			// The notice to the assignee bounces too: its failure, with the
+			// staff address, is in the desk's journal, not in the customer's.
+			deliver("From: MAILER-DAEMON@mx.vendor.example\nTo: support+bounce-"+toAssignee+"@vendor.example\nSubject: Undelivered Mail Returned to Sender\nMessage-ID: <acc5@mx.vendor.example>\n\nMailbox full.\n",
+				mail.Envelope{Source: "smtp", FromSet: true, Rcpt: []string{"support+bounce-" + toAssignee + "@vendor.example"}})
+			journal := fmt.Sprintf("/api/v1/journal?entity=request&entity_id=%d&limit=200", first.RequestID)
+			if resp := agent.Do("GET", journal, nil, 200, nil); !strings.Contains(string(resp.Body), "customer_reply notice to agent@vendor.example came back") {
+				t.Errorf("the desk's journal lacks the failed notice to the assignee: %s", resp.Body)
+			}
+			if resp := betaAdmin.Do("GET", journal, nil, 200, nil); strings.Contains(string(resp.Body), "agent@vendor.example") ||
+				!strings.Contains(string(resp.Body), "registered notice to admin@beta.example came back") {
+				t.Errorf("the customer's journal: %s", resp.Body)
+			}
+			// The request itself and its own journal say no more.
+			reqURL := fmt.Sprintf("/api/v1/requests/%d", first.RequestID)
+			for _, path := range []string{reqURL, reqURL + "/journal?limit=200"} {
+				if resp := betaAdmin.Do("GET", path, nil, 200, nil); strings.Contains(string(resp.Body), "agent@vendor.example") {
+					t.Errorf("the customer's %s names the assignee's address: %s", path, resp.Body)
+				}
+				if resp := agent.Do("GET", path, nil, 200, nil); !strings.Contains(string(resp.Body), "agent@vendor.example") {
+					t.Errorf("the desk's %s lacks the failed notice: %s", path, resp.Body)
+				}
+			}
+
+			// The originals: the customer's own, not the stranger's nor the bounce.
+			betaAdmin.Do("GET", fmt.Sprintf("/api/v1/mail/messages/%d/original", first.ID), nil, 200, nil)
+			for _, id := range []int64{note.ID, bounce.ID} {
+				betaAdmin.Do("GET", fmt.Sprintf("/api/v1/mail/messages/%d/original", id), nil, 404, nil)
+				agent.Do("GET", fmt.Sprintf("/api/v1/mail/messages/%d/original", id), nil, 200, nil)
 			}
 		})
 	}

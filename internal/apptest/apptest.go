@@ -81,6 +81,10 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// SecretKey is the server secret key every test app seals with (tend
+// serve reads it from --secret-key-file or secret.key in --data).
+func SecretKey() []byte { return bytes.Repeat([]byte("tend-test-key/32"), 2) }
+
 // App is one test's tend.
 type App struct {
 	Store *store.Store
@@ -131,6 +135,11 @@ func NewApp(t testing.TB, engine string, o Options) *App {
 	t.Cleanup(func() { st.Close() })
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
+	}
+	// As tend serve does: a store without the server's secret key refuses
+	// to store mailbox passwords and the reply-address key.
+	if _, err := st.UseSecretKey(ctx, SecretKey()); err != nil {
+		t.Fatalf("secret key: %v", err)
 	}
 
 	cfg := o.Config

@@ -48,6 +48,10 @@ const (
 	KindRequest  Kind = "request"
 	KindProblem  Kind = "problem"
 	KindMailbox  Kind = "mailbox" // the support mailboxes tend reads (their passwords)
+	// KindMail is one message in or out on a request. Its CustomerID is
+	// the organisation of the person it came from or went to: 0 for staff,
+	// strangers, bounces and notes, which only staff see.
+	KindMail Kind = "mail"
 )
 
 // Resource is what an action touches: its kind, the customer it belongs to
@@ -128,6 +132,9 @@ var rules = map[Kind]map[Action]map[Role]reach{
 		Read:   {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleReleaseManager: all, RoleAdmin: all},
 		Create: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleAdmin: all},
 		Update: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleAdmin: all},
+	},
+	KindMail: {
+		Read: {RoleAgent: all, RoleDeveloper: all, RoleTester: all, RoleReleaseManager: all, RoleAdmin: all, RoleCustomerAdmin: org, RoleOperator: org, RoleIntegrator: org},
 	},
 	KindMailbox: {
 		Read:   {RoleAdmin: all, RoleAgent: none, RoleDeveloper: none, RoleTester: none, RoleReleaseManager: none},

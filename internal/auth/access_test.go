@@ -38,6 +38,10 @@ func TestAuthorize(t *testing.T) {
 		{"token owner revokes", alfaOperator, Update, Resource{Kind: KindToken, OwnerID: 11}, ""},
 		{"someone else's token", agent, Update, Resource{Kind: KindToken, OwnerID: 11}, apperr.Forbidden},
 		{"anonymous", Principal{}, Read, Resource{Kind: KindProduct}, apperr.Unauthenticated},
+		{"operator reads mail with own organisation", alfaOperator, Read, Resource{Kind: KindMail, CustomerID: 1}, ""},
+		{"customer cannot read mail to staff", alfaAdmin, Read, Resource{Kind: KindMail}, apperr.Forbidden},
+		{"customer cannot read mail with another organisation", alfaAdmin, Read, Resource{Kind: KindMail, CustomerID: 2}, apperr.NotFound},
+		{"agent reads all mail", agent, Read, Resource{Kind: KindMail}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -85,6 +85,9 @@ func generated() map[string][]byte {
 	out["bounce-dsn.eml"] = crlf("From: MAILER-DAEMON@mx.vendor.example (Mail Delivery System)\nTo: support@vendor.example\nSubject: Undelivered Mail Returned to Sender\n" +
 		"Message-ID: <gen-dsn@mx.vendor.example>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\n\n--r\nContent-Type: text/plain\n\n" +
 		"The mail system could not deliver.\n--r\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; gone@alfa.example\nAction: failed\nStatus: 5.1.1\n--r--\n")
+	out["bounce-postfix-dsn.eml"] = []byte(postfixDSN("3B1C2", "support+bounce-0123456789abcdef01234567@vendor.example", "gone@alfa.example",
+		"Message-ID: <tend.0123456789abcdef01234567@vendor.example>\r\nFrom: Support <support@vendor.example>\r\nTo: gone@alfa.example\r\n"+
+			"Subject: [REQ-2026-000001] Registered\r\nAuto-Submitted: auto-generated\r\n\r\nYour request is registered.\r\n", false))
 	return out
 }
 

@@ -103,6 +103,13 @@ func (p *Poller) Run(ctx context.Context) {
 
 // watch keeps one mailbox read, reconnecting with backoff after failures.
 func (p *Poller) watch(ctx context.Context, m store.Mailbox) {
+	if m.PasswordProblem != "" {
+		// Nothing to try until an admin gives the password again, which
+		// changes the mailbox and starts a new watcher.
+		p.log.Error("mail: cannot read a mailbox", "mailbox", m.Name, "err", m.PasswordProblem)
+		p.st.MailboxPolled(context.WithoutCancel(ctx), m.ID, m.PasswordProblem)
+		return
+	}
 	backoff := 5 * time.Second
 	for ctx.Err() == nil {
 		err := p.session(ctx, m, false)
@@ -138,6 +145,9 @@ func (p *Poller) session(ctx context.Context, m store.Mailbox, once bool) error 
 }
 
 func (p *Poller) sessionCount(ctx context.Context, m store.Mailbox, once bool, delivered *int) (err error) {
+	if m.PasswordProblem != "" {
+		return errors.New(m.PasswordProblem)
+	}
 	defer func() {
 		// The IMAP client is fed by a remote server: a panic in it must not
 		// take the process down.
@@ -245,7 +255,7 @@ func (p *Poller) idle(ctx context.Context, c *imapclient.Client, newMail <-chan 
 }
 
 // sync delivers every message past the stored read position, in UID
-// order, one transaction each.
+// order, a batch at a time (see Receiver.DeliverBatch).
 func (p *Poller) sync(ctx context.Context, c *imapclient.Client, m store.Mailbox, uidValidity uint32) (int, error) {
 	uv, last, err := p.st.MailboxPosition(ctx, m.ID)
 	if err != nil {
@@ -269,50 +279,101 @@ func (p *Poller) sync(ctx context.Context, c *imapclient.Client, m store.Mailbox
 	}
 	slices.Sort(uids)
 	n := 0
-	for _, uid := range uids {
-		if ctx.Err() != nil {
-			return n, nil
-		}
-		if err := p.take(ctx, c, m, uidValidity, uid); err != nil {
+	for len(uids) > 0 && ctx.Err() == nil {
+		delivered, done, err := p.takeBatch(ctx, c, m, uidValidity, uids[:min(BatchSize, len(uids))])
+		n += delivered
+		if err != nil {
 			return n, err
 		}
-		n++
+		uids = uids[done:]
 	}
 	return n, nil
 }
 
-// take fetches and delivers one message, then marks it \Seen for the
-// people who look at the mailbox too.
-func (p *Poller) take(ctx context.Context, c *imapclient.Client, m store.Mailbox, uidValidity uint32, uid imap.UID) error {
-	set := imap.UIDSetNum(uid)
-	sizes, err := c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+// batchBytes caps the messages a batch holds in memory; a message larger
+// than that is a batch of its own.
+const batchBytes = 32 << 20
+
+// takeBatch fetches messages (a few round trips for the lot, not several
+// per message), delivers them, then marks them \Seen for the people who
+// look at the mailbox too. It answers how many it delivered and how many
+// of uids it is done with (those after wait for the next batch).
+func (p *Poller) takeBatch(ctx context.Context, c *imapclient.Client, m store.Mailbox, uidValidity uint32, uids []imap.UID) (delivered, done int, err error) {
+	sizes, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
 	if err != nil {
-		return fmt.Errorf("fetch the size of message %d: %w", uid, err)
+		return 0, 0, fmt.Errorf("fetch the sizes of messages %d–%d: %w", uids[0], uids[len(uids)-1], err)
 	}
-	if len(sizes) == 0 {
-		return nil // expunged meanwhile
+	sizeOf := map[imap.UID]int64{}
+	for _, s := range sizes {
+		sizeOf[s.UID] = s.RFC822Size
 	}
-	env := Envelope{Source: "imap", MailboxID: m.ID, UIDValidity: uidValidity, UID: uint32(uid)}
-	section := &imap.FetchItemBodySection{Peek: true}
-	if sizes[0].RFC822Size > p.rc.cfg.MaxMessage {
-		section = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
-		env.Size = sizes[0].RFC822Size
+	// Whole messages in UID order up to the memory cap (at least one); one
+	// over the size limit is fetched as its header only; one missing from
+	// the answer was expunged meanwhile.
+	var whole, headers []imap.UID
+	var total int64
+	for _, uid := range uids {
+		size, ok := sizeOf[uid]
+		if ok && size <= p.rc.cfg.MaxMessage {
+			if total > 0 && total+size > batchBytes {
+				break
+			}
+			total += size
+			whole = append(whole, uid)
+		} else if ok {
+			headers = append(headers, uid)
+		}
+		done++
 	}
-	msgs, err := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
-	if err != nil {
-		return fmt.Errorf("fetch message %d: %w", uid, err)
-	}
-	if len(msgs) == 0 {
+	uids = uids[:done]
+	raws := map[imap.UID][]byte{}
+	fetch := func(set []imap.UID, section *imap.FetchItemBodySection) error {
+		if len(set) == 0 {
+			return nil
+		}
+		msgs, err := c.Fetch(imap.UIDSetNum(set...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		if err != nil {
+			return fmt.Errorf("fetch messages %d–%d: %w", set[0], set[len(set)-1], err)
+		}
+		for _, msg := range msgs {
+			raws[msg.UID] = msg.FindBodySection(section)
+		}
 		return nil
 	}
-	raw := msgs[0].FindBodySection(section)
-	if _, err := p.rc.Deliver(ctx, raw, env); err != nil {
-		return fmt.Errorf("take message %d: %w", uid, err)
+	if err := fetch(whole, &imap.FetchItemBodySection{Peek: true}); err != nil {
+		return 0, 0, err
 	}
-	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
-		p.log.Warn("mail: could not mark a message seen", "mailbox", m.Name, "uid", uid, "err", err)
+	if err := fetch(headers, &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}); err != nil {
+		return 0, 0, err
 	}
-	return nil
+	var batch []Incoming
+	var taken []imap.UID
+	for _, uid := range uids {
+		raw, ok := raws[uid]
+		if !ok {
+			continue // expunged meanwhile
+		}
+		env := Envelope{Source: "imap", MailboxID: m.ID, UIDValidity: uidValidity, UID: uint32(uid)}
+		if slices.Contains(headers, uid) {
+			env.Size = sizeOf[uid]
+		}
+		batch = append(batch, Incoming{Raw: raw, Env: env})
+		taken = append(taken, uid)
+	}
+	if len(batch) == 0 {
+		return 0, done, nil
+	}
+	res, err := p.rc.DeliverBatch(ctx, batch)
+	if len(res) > 0 {
+		set := imap.UIDSetNum(taken[:len(res)]...)
+		if serr := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); serr != nil {
+			p.log.Warn("mail: could not mark messages seen", "mailbox", m.Name, "err", serr)
+		}
+	}
+	if err != nil {
+		return len(res), done, fmt.Errorf("take message %d: %w", taken[len(res)], err)
+	}
+	return len(res), done, nil
 }
 
 func (p *Poller) tlsConfig(host string) *tls.Config {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,21 +72,30 @@ func NewReceiver(ctx context.Context, st *store.Store, blobs blob.Store, log *sl
 	for i, d := range cfg.Domains {
 		cfg.Domains[i] = strings.ToLower(strings.TrimSpace(d))
 	}
-	tokens, err := tokensFor(ctx, st, cfg)
-	if err != nil {
-		return nil, err
-	}
 	if log == nil {
 		log = slog.Default()
+	}
+	tokens, err := tokensFor(ctx, st, cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	return &Receiver{st: st, blobs: blobs, log: log, cfg: cfg, tokens: tokens}, nil
 }
 
-func tokensFor(ctx context.Context, st *store.Store, cfg Config) (Tokens, error) {
+// tokensFor gives the reply-to addresses' key: cfg's, else the database's.
+// A key in the database sealed under another server key leaves tend
+// without one (said in the log): no reply-to address is signed or
+// verified, and replies are threaded by their references and subject.
+func tokensFor(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) (Tokens, error) {
 	secret := cfg.Secret
 	if len(secret) == 0 {
 		var err error
-		if secret, err = st.MailSecret(ctx); err != nil {
+		secret, err = st.MailSecret(ctx)
+		switch {
+		case errors.Is(err, store.ErrReplyKeyUnreadable):
+			log.Error("mail: reply-to addresses are neither signed nor verified: "+err.Error(), "err", err)
+			secret = nil
+		case err != nil:
 			return Tokens{}, fmt.Errorf("mail: the reply-token key: %w", err)
 		}
 	}
@@ -123,79 +134,150 @@ type Envelope struct {
 	Size int64
 }
 
-// Deliver takes one raw message: the original is stored first (so it is
-// kept even when it cannot be parsed), then parsed, checked for noise,
-// threaded, and recorded with what it became in one transaction.
+// Incoming is one message as it reached tend.
+type Incoming struct {
+	Raw []byte
+	Env Envelope
+}
+
+// BatchSize is how many messages a poll takes at once: their originals
+// are made durable with one flush of the file store (DeliverBatch).
+const BatchSize = 50
+
+// Deliver takes one message (see DeliverBatch).
 func (rc *Receiver) Deliver(ctx context.Context, raw []byte, env Envelope) (store.MailResult, error) {
-	var created []blob.Blob
-	keep := func(b blob.Blob) {
-		if b.Created {
-			created = append(created, b)
+	res, err := rc.DeliverBatch(ctx, []Incoming{{Raw: raw, Env: env}})
+	if err != nil {
+		return store.MailResult{}, err
+	}
+	return res[0], nil
+}
+
+// DeliverBatch takes messages in order, as a poll finds them. Each is
+// parsed and checked for noise; the originals (kept even when a message
+// cannot be parsed) and attachments of them all are written, then made
+// durable with one flush; then each message is recorded with what it
+// became, and the mailbox's read position, in its own transaction. A crash
+// before a message's transaction leaves only files nothing refers to, and
+// the message is read again. It answers the results of the messages
+// recorded, in order: on an error, those before it were recorded and the
+// rest were not.
+func (rc *Receiver) DeliverBatch(ctx context.Context, msgs []Incoming) ([]store.MailResult, error) {
+	ins := make([]store.InboundMail, len(msgs))
+	parsed := make([]Message, len(msgs))
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ins[i], parsed[i] = rc.read(m.Raw, m.Env)
+		ids[i] = ins[i].MessageID
+	}
+	taken, err := rc.st.MailTaken(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("mail: look for messages taken before: %w", err)
+	}
+	files := blob.NewBatch(rc.blobs)
+	created := make([][]blob.Blob, len(msgs)) // the files each message added to the store
+	for i, m := range msgs {
+		ins[i].Taken = taken[ins[i].MessageID]
+		if ins[i].Taken || ins[i].Rejected != "" {
+			continue // recorded without files
+		}
+		if created[i], err = rc.keep(ctx, files, &ins[i], parsed[i], m.Raw); err != nil {
+			rc.discard(ctx, slices.Concat(created...))
+			return nil, err
 		}
 	}
+	if err := files.Sync(ctx); err != nil {
+		rc.discard(ctx, slices.Concat(created...))
+		return nil, fmt.Errorf("mail: keep the originals: %w", err)
+	}
+	results := make([]store.MailResult, 0, len(msgs))
+	var failed error
+	for i := range msgs {
+		res, err := rc.st.DeliverMail(ctx, ins[i], rc.cfg.Limits)
+		if err != nil {
+			failed = err
+			break
+		}
+		rc.log.InfoContext(ctx, "mail received", "source", ins[i].Source, "from", ins[i].From, "outcome", res.Outcome,
+			"request", res.Number, "duplicate", res.Duplicate, "reason", res.Reason)
+		results = append(results, res)
+	}
+	// Only now, with every message of the batch recorded: two messages may
+	// share a file that the first of them created.
+	var unused []blob.Blob
+	for i := range msgs {
+		if i >= len(results) || results[i].Duplicate {
+			unused = append(unused, created[i]...)
+		}
+	}
+	rc.discard(ctx, unused)
+	return results, failed
+}
+
+// read parses a message and fills in what the store needs of it.
+func (rc *Receiver) read(raw []byte, env Envelope) (store.InboundMail, Message) {
 	in := store.InboundMail{Source: env.Source, MailboxID: env.MailboxID, UIDValidity: env.UIDValidity, UID: env.UID}
 	if size := max(int64(len(raw)), env.Size); size > rc.cfg.MaxMessage {
 		m := Parse(headOnly(raw))
 		rc.fill(&in, m, raw, env)
 		in.Rejected = fmt.Sprintf("the message is %d bytes, more than the limit of %d; it was not kept", size, rc.cfg.MaxMessage)
-		return rc.record(ctx, in, created)
+		return in, Message{}
+	}
+	m := Parse(raw)
+	rc.fill(&in, m, raw, env)
+	return in, m
+}
+
+// keep puts a message's original and, unless it is noise, its attachments
+// into the batch, and answers the files it created.
+func (rc *Receiver) keep(ctx context.Context, files blob.Batch, in *store.InboundMail, m Message, raw []byte) ([]blob.Blob, error) {
+	var created []blob.Blob
+	put := func(data []byte, limit int64) (blob.Blob, error) {
+		b, err := files.Put(ctx, bytes.NewReader(data), limit)
+		if err == nil && b.Created {
+			created = append(created, b)
+		}
+		return b, err
 	}
 	if len(raw) == 0 {
 		raw = []byte("\r\n")
 	}
-	rawBlob, err := rc.blobs.Put(ctx, bytes.NewReader(raw), rc.cfg.MaxMessage)
+	rawBlob, err := put(raw, rc.cfg.MaxMessage)
 	if err != nil {
-		return store.MailResult{}, fmt.Errorf("mail: keep the original: %w", err)
+		return created, fmt.Errorf("mail: keep the original: %w", err)
 	}
-	keep(rawBlob)
 	rawBlob.ContentType = "message/rfc822"
 	in.Raw = rawBlob
-
-	m := Parse(raw)
-	rc.fill(&in, m, raw, env)
-	if in.Noise == "" {
-		var notes []string
-		for i, f := range m.Files {
-			name := cleanFileName(f.Name)
-			if int64(len(f.Data)) > rc.cfg.MaxFile {
-				notes = append(notes, fmt.Sprintf("the attachment %q (%d bytes) is over the limit of %d bytes and stays only in the original message", name, len(f.Data), rc.cfg.MaxFile))
-				continue
-			}
-			ctype, mismatch := fileType(name, f.Data)
-			if mismatch {
-				notes = append(notes, fmt.Sprintf("the attachment %q is not what its name says; it is kept as a plain download", name))
-			}
-			b, err := rc.blobs.Put(ctx, bytes.NewReader(f.Data), rc.cfg.MaxFile)
-			if errors.Is(err, blob.ErrEmpty) {
-				continue
-			}
-			if err != nil {
-				rc.discard(ctx, created)
-				return store.MailResult{}, fmt.Errorf("mail: keep attachment %d: %w", i+1, err)
-			}
-			keep(b)
-			in.Files = append(in.Files, store.MailFile{Name: name, ContentType: ctype, Blob: b})
+	if in.Noise != "" {
+		return created, nil
+	}
+	var notes []string
+	for i, f := range m.Files {
+		name := cleanFileName(f.Name)
+		if int64(len(f.Data)) > rc.cfg.MaxFile {
+			notes = append(notes, fmt.Sprintf("the attachment %q (%d bytes) is over the limit of %d bytes and stays only in the original message", name, len(f.Data), rc.cfg.MaxFile))
+			continue
 		}
-		if len(notes) > 0 {
-			note := "\n\n(" + strings.Join(notes, "; ") + ".)"
-			in.Text += note
-			in.Reply += note
-			in.Note = joinNote(in.Note, strings.Join(notes, "; "))
+		ctype, mismatch := fileType(name, f.Data)
+		if mismatch {
+			notes = append(notes, fmt.Sprintf("the attachment %q is not what its name says; it is kept as a plain download", name))
 		}
+		b, err := put(f.Data, rc.cfg.MaxFile)
+		if errors.Is(err, blob.ErrEmpty) {
+			continue
+		}
+		if err != nil {
+			return created, fmt.Errorf("mail: keep attachment %d: %w", i+1, err)
+		}
+		in.Files = append(in.Files, store.MailFile{Name: name, ContentType: ctype, Blob: b})
 	}
-	return rc.record(ctx, in, created)
-}
-
-func (rc *Receiver) record(ctx context.Context, in store.InboundMail, created []blob.Blob) (store.MailResult, error) {
-	res, err := rc.st.DeliverMail(ctx, in, rc.cfg.Limits)
-	if err != nil || res.Duplicate {
-		rc.discard(ctx, created)
+	if len(notes) > 0 {
+		note := "\n\n(" + strings.Join(notes, "; ") + ".)"
+		in.Text += note
+		in.Reply += note
+		in.Note = joinNote(in.Note, strings.Join(notes, "; "))
 	}
-	if err == nil {
-		rc.log.InfoContext(ctx, "mail received", "source", in.Source, "from", in.From, "outcome", res.Outcome,
-			"request", res.Number, "duplicate", res.Duplicate, "reason", res.Reason)
-	}
-	return res, err
+	return created, nil
 }
 
 // fill copies what the store needs from a parsed message.
@@ -218,6 +300,9 @@ func (rc *Receiver) fill(in *store.InboundMail, m Message, raw []byte, env Envel
 	in.TokenNumber = rc.tokens.Number(rcpts)
 	in.SubjectNumber = SubjectNumber(m.Subject)
 	in.Noise = Noise(m, env.MailFrom, env.FromSet, rc.tokens.Domain)
+	if in.Bounce = rc.bounce(m, raw, rcpts); in.Bounce != nil && in.Noise == "" {
+		in.Noise = "bounce (delivery failure report)"
+	}
 	in.Text = m.Text
 	in.Reply = TrimReply(m.Text)
 	in.Lang = GuessLang(m.Subject + " " + m.Text)
@@ -228,6 +313,47 @@ func (rc *Receiver) fill(in *store.InboundMail, m Message, raw []byte, env Envel
 		in.Note = joinNote(in.Note, "read with problems: "+firstN(m.Problems, 3))
 	}
 }
+
+// bounce reads a report that one of tend's notices could not be
+// delivered: a delivery status notification saying so, or a bounce that
+// reached a notice's VERP address or quotes its Message-ID. Auto-replies
+// to the VERP address (out of office) are no failures; nil for anything
+// else.
+func (rc *Receiver) bounce(m Message, raw []byte, rcpts []string) *store.Bounce {
+	var b store.Bounce
+	switch {
+	case m.Report != nil:
+		if !m.Report.Failed {
+			return nil // delayed, delivered, relayed: nothing failed yet
+		}
+		if m.Report.MessageID != "" {
+			b.NoticeIDs = append(b.NoticeIDs, m.Report.MessageID)
+		}
+		b.Reason = m.Report.Reason()
+	case isDaemon(m.From) || m.Header["X-Failed-Recipients"] != "" || undeliveredRe.MatchString(m.Subject):
+		if q := noticeIDRe.FindSubmatch(raw); q != nil {
+			b.NoticeIDs = append(b.NoticeIDs, strings.ToLower(string(q[1])))
+		}
+		b.Reason = "the recipient's mail server returned the message"
+		if f := m.Header["X-Failed-Recipients"]; f != "" {
+			b.Reason = f + ": " + b.Reason
+		}
+		if m.Subject != "" {
+			b.Reason += " (" + m.Subject + ")"
+		}
+	default:
+		return nil
+	}
+	if id := rc.tokens.BouncedNotice(rcpts); id != "" {
+		b.NoticeIDs = append(b.NoticeIDs, id)
+	}
+	if len(b.NoticeIDs) == 0 {
+		return nil
+	}
+	return &b
+}
+
+var undeliveredRe = regexp.MustCompile(`(?i)(undeliver|not (be )?delivered|delivery (status notification|failure|has failed)|mail delivery failed|returned mail|failure notice|недоставлен|не доставлен)`)
 
 // discard removes files this delivery stored that nothing refers to.
 func (rc *Receiver) discard(ctx context.Context, created []blob.Blob) {

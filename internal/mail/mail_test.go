@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -389,3 +391,67 @@ func TestInboundTokenAttachmentsAndTriage(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// A poll's batch: each message once, in order, even when the mailbox holds
+// one twice; read again, the batch changes nothing and leaves no file.
+func TestDeliverBatchTakesEachOnce(t *testing.T) {
+	for _, engine := range apptest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, engine, mail.Config{MaxMessage: 4096})
+			a := msg([]string{"From: admin@alfa.example", "To: support@vendor.example", "Subject: Batch A", "Message-ID: <batch-a@alfa.example>"}, "First.")
+			b := msg([]string{"From: admin@beta.example", "To: support@vendor.example", "Subject: Batch B", "Message-ID: <batch-b@beta.example>"}, "Second.")
+			big := msg([]string{"From: admin@beta.example", "To: support@vendor.example", "Subject: Too big", "Message-ID: <batch-big@beta.example>"}, strings.Repeat("x", 5000))
+			in := func(raws ...[]byte) []mail.Incoming {
+				var out []mail.Incoming
+				for _, r := range raws {
+					out = append(out, mail.Incoming{Raw: r, Env: mail.Envelope{Source: "imap"}})
+				}
+				return out
+			}
+			demoFiles := len(filesUnder(t, e.app.Files))
+			res, err := e.rc.DeliverBatch(e.ctx, in(a, b, a, big))
+			if err != nil || len(res) != 4 {
+				t.Fatalf("batch: %+v %v", res, err)
+			}
+			if res[0].Outcome != store.MailRequest || res[1].Outcome != store.MailRequest || res[0].RequestID == res[1].RequestID {
+				t.Errorf("new messages: %+v %+v", res[0], res[1])
+			}
+			if !res[2].Duplicate || res[2].RequestID != res[0].RequestID || res[2].ID != res[0].ID {
+				t.Errorf("the same message again in the batch: %+v", res[2])
+			}
+			if res[3].Outcome != store.MailRejected {
+				t.Errorf("too large: %+v", res[3])
+			}
+			stored := len(filesUnder(t, e.app.Files))
+			if stored != demoFiles+2 {
+				t.Errorf("%d new files for two originals", stored-demoFiles)
+			}
+			// The mailbox read again (a new UIDVALIDITY, a second replica).
+			first := res
+			res, err = e.rc.DeliverBatch(e.ctx, in(b, a))
+			if err != nil || len(res) != 2 || !res[0].Duplicate || !res[1].Duplicate || res[0].RequestID != first[1].RequestID || res[1].RequestID != first[0].RequestID {
+				t.Fatalf("read again: %+v %v", res, err)
+			}
+			if got := len(filesUnder(t, e.app.Files)); got != stored {
+				t.Errorf("files: %d, was %d", got, stored)
+			}
+			if got := e.countMail(store.MailRequest); got != 2 {
+				t.Errorf("requests: %d", got)
+			}
+		})
+	}
+}
+
+// filesUnder lists the regular files under root, temp files included.
+func filesUnder(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return err
+	})
+	return out
+}

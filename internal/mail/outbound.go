@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -85,6 +86,9 @@ type Sender struct {
 	log    *slog.Logger
 	cfg    SenderConfig
 	tokens Tokens
+	// plainEnvelope is set once the relay refused a VERP envelope sender
+	// (some submission servers allow only the login's own address).
+	plainEnvelope atomic.Bool
 }
 
 // NewSender makes a sender; the reply-to key is the receiver's.
@@ -104,12 +108,12 @@ func NewSender(ctx context.Context, st *store.Store, log *slog.Logger, cfg Sende
 	if cfg.FromName == "" {
 		cfg.FromName = "Support"
 	}
-	tokens, err := tokensFor(ctx, st, Config{Address: cfg.From, Secret: secret})
-	if err != nil {
-		return nil, err
-	}
 	if log == nil {
 		log = slog.Default()
+	}
+	tokens, err := tokensFor(ctx, st, Config{Address: cfg.From, Secret: secret}, log)
+	if err != nil {
+		return nil, err
 	}
 	return &Sender{st: st, log: log, cfg: cfg, tokens: tokens}, nil
 }
@@ -133,6 +137,14 @@ func (s *Sender) Sweep(ctx context.Context) (SweepReport, error) {
 			msg, err := s.Compose(n)
 			if err == nil {
 				err = s.send(ctx, msg)
+			}
+			if refusedSender(err) && !s.plainEnvelope.Load() {
+				s.plainEnvelope.Store(true)
+				s.log.WarnContext(ctx, "mail: the relay refused the bounce address as envelope sender; notices go out from the support address, "+
+					"and bounces are recognised by the Message-ID they quote", "sender", s.tokens.BounceAddress(n.Token), "err", err)
+				if msg, err = s.Compose(n); err == nil {
+					err = s.send(ctx, msg)
+				}
 			}
 			if err == nil {
 				if err := s.st.NoticeSent(ctx, n.ID, s.messageID(n), subjectOf(n)); err != nil {
@@ -174,7 +186,7 @@ func (s *Sender) backoff(attempt int) time.Duration {
 }
 
 func (s *Sender) messageID(n store.Notice) string {
-	return "<tend." + n.Token + "@" + s.tokens.Domain + ">"
+	return noticeMessageID(n.Token, s.tokens.Domain)
 }
 
 func (s *Sender) send(ctx context.Context, m *gomail.Msg) error {
@@ -207,6 +219,12 @@ func (s *Sender) send(ctx context.Context, m *gomail.Msg) error {
 	return c.DialAndSendWithContext(ctx, m)
 }
 
+// refusedSender: the relay refused the envelope sender for good.
+func refusedSender(err error) bool {
+	var se *gomail.SendError
+	return errors.As(err, &se) && se.Reason == gomail.ErrSMTPMailFrom && se.ErrorCode() >= 500 && se.ErrorCode() < 600
+}
+
 // isPermanent: the relay refused for good (5xx). Everything else (no
 // connection, 4xx, a timeout) is tried again.
 func isPermanent(err error) bool {
@@ -232,10 +250,16 @@ func (s *Sender) Compose(n store.Notice) (*gomail.Msg, error) {
 	if err := m.FromFormat(s.cfg.FromName, s.cfg.From); err != nil {
 		return nil, fmt.Errorf("%w: from: %v", errCompose, err)
 	}
+	if !s.plainEnvelope.Load() {
+		// Bounces come back to an address that names the notice (VERP).
+		if err := m.EnvelopeFrom(s.tokens.BounceAddress(n.Token)); err != nil {
+			return nil, fmt.Errorf("%w: envelope sender: %v", errCompose, err)
+		}
+	}
 	if err := m.AddToFormat(n.ToName, n.ToAddr); err != nil {
 		return nil, fmt.Errorf("%w: the address %q is not valid: %v", errCompose, n.ToAddr, err)
 	}
-	if n.Number != "" {
+	if n.Number != "" && len(s.tokens.Secret) > 0 {
 		if err := m.ReplyTo(s.tokens.Address(n.Number)); err != nil {
 			return nil, fmt.Errorf("%w: reply-to: %v", errCompose, err)
 		}

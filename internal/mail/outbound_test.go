@@ -146,10 +146,15 @@ func TestNoticesOverSMTP(t *testing.T) {
 				t.Fatalf("sweep: %+v %v", rep, err)
 			}
 			got := sk.messages()[base:]
-			if len(got) != 1 || got[0].to[0] != "admin@beta.example" || got[0].from != "support@vendor.example" {
+			if len(got) != 1 || got[0].to[0] != "admin@beta.example" {
 				t.Fatalf("arrived: %+v", got)
 			}
 			n := parsed(t, got[0].raw)
+			// The envelope sender names the notice, so that a bounce does (VERP).
+			token := strings.TrimSuffix(strings.TrimPrefix(n.GetHeader("Message-Id"), "<tend."), "@vendor.example>")
+			if got[0].from != "support+bounce-"+token+"@vendor.example" || len(token) != 24 {
+				t.Errorf("envelope sender %q for Message-ID %q", got[0].from, n.GetHeader("Message-Id"))
+			}
 			subject := n.GetHeader("Subject")
 			if !strings.Contains(subject, "["+res.Number+"]") || !strings.Contains(subject, "Заявка зарегистрирована") || !strings.Contains(subject, "Нет связи с контроллером") {
 				t.Errorf("subject %q", subject)
@@ -278,6 +283,45 @@ func TestNoticesOverSMTP(t *testing.T) {
 			}
 			_ = auth.System
 			_ = context.Background
+		})
+	}
+}
+
+// A server whose secret key does not open the reply-address key in the
+// database (a replica started with another key) still sends notices, but
+// signs no reply-to address with a key it does not have: replies go to the
+// support address and find the request by their references.
+func TestNoticesWithoutTheReplyKey(t *testing.T) {
+	for _, engine := range apptest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, engine, mail.Config{}) // makes the reply-address key
+			if rep, err := e.app.Store.UseSecretKey(e.ctx, bytes.Repeat([]byte{8}, store.SecretKeySize)); err != nil || !rep.ReplyKeyUnreadable {
+				t.Fatalf("another server key: %+v %v", rep, err)
+			}
+			sk, relay := startSink(t)
+			sender := newSender(t, e, relay)
+			if _, err := sender.Sweep(e.ctx); err != nil {
+				t.Fatal(err)
+			}
+			base := len(sk.messages())
+			res := e.deliver(msg([]string{"From: admin@beta.example", "To: support@vendor.example", "Subject: Door 7", "Message-ID: <nokey1@beta.example>"}, "Door 7 is stuck."))
+			if rep, err := sender.Sweep(e.ctx); err != nil || rep.Sent != 1 {
+				t.Fatalf("sweep: %+v %v", rep, err)
+			}
+			got := sk.messages()[base:]
+			if len(got) != 1 {
+				t.Fatalf("arrived: %+v", got)
+			}
+			n := parsed(t, got[0].raw)
+			if rt := n.GetHeader("Reply-To"); rt != "" {
+				t.Errorf("a reply-to address signed without the key: %q", rt)
+			}
+			reply := e.deliver(msg([]string{"From: admin@beta.example", "To: support@vendor.example", "Subject: Re: Door 7",
+				"Message-ID: <nokey2@beta.example>", "In-Reply-To: " + n.GetHeader("Message-Id")}, "Still stuck."))
+			if reply.Outcome != store.MailComment || reply.RequestID != res.RequestID {
+				t.Errorf("a reply to the notice: %+v", reply)
+			}
 		})
 	}
 }

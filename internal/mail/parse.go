@@ -33,6 +33,9 @@ type Message struct {
 	Header     map[string]string
 	Text       string // the body as plain text (HTML-only mail converted)
 	Files      []Part
+	// Report is a delivery status notification's content (a bounce); nil
+	// for any other message.
+	Report *Report
 	// Problems lists what could not be read cleanly; Fallback says the MIME
 	// structure could not be read at all and the text is the raw body.
 	Problems []string
@@ -125,6 +128,7 @@ func Parse(raw []byte) (m Message) {
 	}
 	m.Refs = refs(env.Root.Header.Get("In-Reply-To"), env.Root.Header.Get("References"))
 	m.Text = bodyText(env)
+	m.Report = readReport(env)
 	for _, e := range env.Errors {
 		if e != nil && e.Severe {
 			m.Problems = append(m.Problems, e.Error())

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,11 @@ func NewSMTPServer(rc *Receiver, hostname string, log *slog.Logger) *SMTPServer 
 	s.srv.ErrorLog = slogLogger{log}
 	return s
 }
+
+// OfferSTARTTLS makes the listener offer STARTTLS with cfg (a certificate
+// for the name it greets with); call it before Serve. Senders that do not
+// ask for it still deliver in the clear, as MTAs between domains do.
+func (s *SMTPServer) OfferSTARTTLS(cfg *tls.Config) { s.srv.TLSConfig = cfg }
 
 // Serve accepts connections on ln until Shutdown.
 func (s *SMTPServer) Serve(ln net.Listener) error {

@@ -58,3 +58,30 @@ var numberRe = regexp.MustCompile(`(?i)\bREQ-\d{4}-\d{6}\b`)
 func SubjectNumber(subject string) string {
 	return strings.ToUpper(numberRe.FindString(subject))
 }
+
+// BounceAddress is the envelope sender (Return-Path) of a notice:
+// support+bounce-<token>@vendor.example, where the token is the unique
+// part of the notice's Message-ID. A bounce comes back to it and names the
+// notice even when it quotes nothing of it (VERP).
+func (t Tokens) BounceAddress(noticeToken string) string {
+	return t.Local + "+bounce-" + noticeToken + "@" + t.Domain
+}
+
+var bounceRe = regexp.MustCompile(`(?i)^[^+@]+\+bounce-([0-9a-f]{8,64})@([^@>\s]+)`)
+
+// BouncedNotice finds a notice's Message-ID in bounce addresses of the
+// support domain, "" if none.
+func (t Tokens) BouncedNotice(addrs []string) string {
+	for _, a := range addrs {
+		m := bounceRe.FindStringSubmatch(strings.Trim(a, "<> "))
+		if m != nil && strings.EqualFold(m[2], t.Domain) {
+			return noticeMessageID(strings.ToLower(m[1]), t.Domain)
+		}
+	}
+	return ""
+}
+
+// noticeMessageID is the Message-ID of the notice with this token.
+func noticeMessageID(token, domain string) string {
+	return "<tend." + token + "@" + domain + ">"
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"tend/internal/apperr"
 	"tend/internal/auth"
@@ -26,10 +27,10 @@ import (
 // multi-row INSERTs per batch on SQLite, COPY on PostgreSQL.
 //
 // What the store derives itself is derived here too, by the same code: the
-// registration number and journal entry, each clock's due instant, at-risk
-// instant and state, the request's nearest due, and the at-risk and breach
-// notes the clock sweep would have written (so a server started on the
-// data finds nothing overdue to note). Nothing else may write to the
+// registration number and journal entry, the search terms, each clock's
+// due instant, at-risk instant and state, the request's nearest due, and
+// the at-risk and breach notes the clock sweep would have written (so a
+// server started on the data finds nothing overdue to note). Nothing else may write to the
 // database while a batch is written: ids are handed out by the loader
 // (each batch continues after the highest id in the table, so the store's
 // own operations may run between batches).
@@ -68,6 +69,9 @@ type Bulk struct {
 	cps  map[[2]int64]clockPlan   // by license and emergency
 	next map[string]int64         // the next id of each table
 	last map[int]int64            // the last registration number of each year
+	// terms are search terms already written to the vocabulary (SQLite),
+	// not to send again.
+	terms map[string]bool
 	// Rows counts the rows written so far.
 	Rows int64
 }
@@ -76,8 +80,17 @@ type Bulk struct {
 // requests that refer to them are loaded (create them the usual way).
 func (s *Store) NewBulk(ctx context.Context) (*Bulk, error) {
 	b := &Bulk{s: s, now: s.Now(), cal: s.cal(), lics: map[int64]licensing.Plan{}, cps: map[[2]int64]clockPlan{},
-		next: map[string]int64{}, last: map[int]int64{}}
+		next: map[string]int64{}, last: map[int]int64{}, terms: map[string]bool{}}
 	c := s.read()
+	if s.engine == SQLite {
+		// A large page cache on the write connection while loading: the
+		// indexes of a growing table are written all over, and SQLite's
+		// default 2 MiB cache reread them from the file for every batch.
+		// Finish gives the default back.
+		if _, err := s.w.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
+			return nil, s.fail("bulk load", err)
+		}
+	}
 	rows, err := c.query(ctx, `SELECT year, last FROM request_counters`)
 	if err != nil {
 		return nil, s.fail("bulk load", err)
@@ -144,12 +157,14 @@ type bulkTable struct {
 	name string
 	cols []string
 	rows [][]any
+	// orIgnore skips rows whose key is there already (SQLite only).
+	orIgnore bool
 }
 
 func (t *bulkTable) add(vals ...any) {
 	for i, v := range vals {
 		switch x := v.(type) {
-		case nil, string, bool, int, int64, float64:
+		case nil, string, bool, int, int64, float64, pgtype.TSVector:
 		case desk.State:
 			vals[i] = string(x)
 		case desk.Channel:
@@ -258,6 +273,7 @@ func (b *Bulk) Requests(ctx context.Context, rs []BulkRequest) error {
 	clk := newTable("request_clocks", `id, request_id, kind, seq, started_at, stopped_at, deadline, due_at, at_risk_at, state, at_risk_note, breach_note`)
 	pau := newTable("request_pauses", `id, request_id, from_at, to_at`)
 	jr := newTable("journal", journalCols)
+	srch := b.searchTables()
 	var entries []Entry
 	for i := range rs {
 		br := &rs[i]
@@ -345,6 +361,7 @@ func (b *Bulk) Requests(ctx context.Context, rs []BulkRequest) error {
 			r.Type, r.Priority, r.State, r.ReturnState, r.ProposalOpen, r.Subject, r.Description, r.Steps, r.Expected, r.Actual,
 			r.Covered, r.CoverageReason, r.CoverageNote, nullID(r.LicenseID), nullID(r.AssigneeID), nullID(r.ProblemID), r.Resolution, r.Rating, r.RatingComment,
 			r.WaitingSince, r.RemindedAt, r.ResolvedAt, r.ClosedAt, nullID(r.CreatedBy), r.Version, r.CreatedAt, r.UpdatedAt, r.LastActivityAt, r.SLADueAt)
+		b.addSearchDoc(srch, *r)
 		for j := range br.Comments {
 			cm := &br.Comments[j]
 			cm.ID, cm.RequestID = b.id("comments"), r.ID
@@ -369,7 +386,45 @@ func (b *Bulk) Requests(ctx context.Context, rs []BulkRequest) error {
 			jr.journal(b.id("journal"), e)
 		}
 	}
-	return b.write(ctx, req, com, prop, clk, pau, jr)
+	return b.write(ctx, append(append([]*bulkTable{req}, srch...), com, prop, clk, pau, jr)...)
+}
+
+// searchTables hold a batch's search index rows (search.go) as each
+// engine's request_search takes them: the terms separated by spaces for
+// FTS5, with the vocabulary's new terms beside them; a tsvector for COPY
+// (which takes no SQL function to build one).
+func (b *Bulk) searchTables() []*bulkTable {
+	if b.s.engine == Postgres {
+		return []*bulkTable{newTable("request_search", "request_id, terms")}
+	}
+	vocab := newTable("request_search_terms", "term")
+	vocab.orIgnore = true // terms already there from before the load
+	return []*bulkTable{newTable("request_search", "rowid, terms"), vocab}
+}
+
+func (b *Bulk) addSearchDoc(tables []*bulkTable, r desk.Request) {
+	d := requestSearchDoc(r)
+	if b.s.engine != Postgres {
+		tables[0].add(r.ID, d.text())
+		if len(b.terms) > 1<<18 {
+			clear(b.terms) // bounded memory; INSERT OR IGNORE copes with repeats
+		}
+		for _, t := range d.terms {
+			if !b.terms[t] {
+				b.terms[t] = true
+				tables[1].add(t)
+			}
+		}
+		return
+	}
+	// PostgreSQL sorts the lexemes as it receives them (the scope term is
+	// last here, out of order).
+	v := pgtype.TSVector{Valid: true, Lexemes: make([]pgtype.TSVectorLexeme, 0, len(d.terms)+1)}
+	for _, t := range d.terms {
+		v.Lexemes = append(v.Lexemes, pgtype.TSVectorLexeme{Word: t})
+	}
+	v.Lexemes = append(v.Lexemes, pgtype.TSVectorLexeme{Word: d.scope})
+	tables[0].add(r.ID, v)
 }
 
 // plan is planFor without a query: the schedule of the request's license.
@@ -404,8 +459,10 @@ func (b *Bulk) plan(ctx context.Context, r desk.Request) (clockPlan, bool, error
 	return cp, true, nil
 }
 
-// Finish stores the registration counters and, on PostgreSQL, refreshes
-// the planner's statistics (what autovacuum would do shortly after).
+// Finish stores the registration counters and, on PostgreSQL, vacuums and
+// analyzes: the planner's statistics and the visibility map (which lets
+// counts read only an index) are what autovacuum keeps on a database in
+// use, and a fresh load has neither.
 func (b *Bulk) Finish(ctx context.Context) error {
 	err := b.s.tx(ctx, "bulk load", func(c conn) error {
 		for y, last := range b.last {
@@ -416,10 +473,14 @@ func (b *Bulk) Finish(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil || b.s.engine != Postgres {
+	if err != nil {
 		return err
 	}
-	if _, err := b.s.w.ExecContext(ctx, `ANALYZE`); err != nil {
+	if b.s.engine == SQLite {
+		_, err := b.s.w.ExecContext(ctx, `PRAGMA cache_size = -2000`)
+		return b.s.failOrNil("bulk load", err)
+	}
+	if _, err := b.s.w.ExecContext(ctx, `VACUUM (ANALYZE)`); err != nil {
 		return b.s.fail("bulk load", err)
 	}
 	return nil
@@ -456,6 +517,9 @@ func (b *Bulk) copyPostgres(ctx context.Context, tables []*bulkTable) error {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, pgx.CopyFromRows(t.rows)); err != nil {
 			return fmt.Errorf("copy into %s: %w", t.name, err)
 		}
+		if t.cols[0] != "id" {
+			continue // keyed by another table's id: no sequence of its own
+		}
 		// The store's own inserts take ids from the sequence: move it
 		// past the ids given here.
 		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+t.name+`', 'id'), (SELECT MAX(id) FROM `+t.name+`))`); err != nil {
@@ -487,7 +551,11 @@ func (b *Bulk) insertSQLite(ctx context.Context, tables []*bulkTable) error {
 		chunk := sqliteChunk(len(t.cols))
 		row := "(" + placeholders(len(t.cols)) + ")"
 		insert := func(n int) string {
-			return `INSERT INTO ` + t.name + ` (` + strings.Join(t.cols, ", ") + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+			verb := `INSERT INTO `
+			if t.orIgnore {
+				verb = `INSERT OR IGNORE INTO `
+			}
+			return verb + t.name + ` (` + strings.Join(t.cols, ", ") + `) VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 		}
 		var full *sql.Stmt
 		args := make([]any, 0, chunk*len(t.cols))

@@ -101,6 +101,15 @@ func TestBulkLoadListsAndCounts(t *testing.T) {
 			if all.Total != store.MaxCount || !all.TotalCapped {
 				t.Errorf("all requests: total %d, capped %v; want %d and capped", all.Total, all.TotalCapped, store.MaxCount)
 			}
+			// The loader fills the search index too.
+			found, err := st.ListRequests(ctx, agent, store.RequestFilter{Query: "bulk", Limit: 5})
+			if err != nil || found.Total != store.MaxCount || !found.TotalCapped {
+				t.Errorf("search for bulk: total %d, capped %v, %v; want %d and capped", found.Total, found.TotalCapped, err, store.MaxCount)
+			}
+			found, err = st.ListRequests(ctx, agent, store.RequestFilter{Query: "Bulk 7777", Limit: 5})
+			if err != nil || len(found.Items) != 1 || found.Items[0].Subject != "Bulk 7777" {
+				t.Errorf("search for Bulk 7777: %+v %v", found.Items, err)
+			}
 			yes := true
 			open, err := st.ListRequests(ctx, agent, store.RequestFilter{Open: &yes, Limit: 5})
 			if err != nil {

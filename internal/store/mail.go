@@ -65,7 +65,7 @@ func NoticeEssential(kind string) bool {
 // ---- mailboxes ----
 
 // Mailbox is an IMAP mailbox tend reads. The password is write-only: it is
-// never answered, only PasswordSet.
+// never answered, only PasswordSet; it is stored sealed (mail_secrets.go).
 type Mailbox struct {
 	ID           int64      `json:"id"`
 	Name         string     `json:"name"`
@@ -86,9 +86,16 @@ type Mailbox struct {
 	LastError    string     `json:"last_error,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
+	// PasswordProblem, from MailboxesToRead, says why the stored password
+	// cannot be used (sealed under another secret key); the poller shows
+	// it as the mailbox's last error.
+	PasswordProblem string `json:"-"`
+	// sealed is the password as stored; Password holds a plain one only
+	// for a row written before sealing, until UseSecretKey seals it.
+	sealed string
 }
 
-const mailboxCols = `id, name, host, port, security, username, password, folder, enabled, poll_seconds, product_id, source,
+const mailboxCols = `id, name, host, port, security, username, password, password_sealed, folder, enabled, poll_seconds, product_id, source,
 	uid_validity, last_uid, last_polled_at, last_error, created_at, updated_at`
 
 func scanMailbox(row scanner) (Mailbox, error) {
@@ -97,19 +104,25 @@ func scanMailbox(row scanner) (Mailbox, error) {
 	var polled nullTime
 	var uv, lu int64
 	var enabled bool
-	err := row.Scan(&m.ID, &m.Name, &m.Host, &m.Port, &m.Security, &m.Username, &m.Password, &m.Folder, &enabled, &m.PollSeconds, &prod, &m.Source,
+	err := row.Scan(&m.ID, &m.Name, &m.Host, &m.Port, &m.Security, &m.Username, &m.Password, &m.sealed, &m.Folder, &enabled, &m.PollSeconds, &prod, &m.Source,
 		&uv, &lu, &polled, &m.LastError, &m.CreatedAt, &m.UpdatedAt)
 	m.ProductID, m.LastPolledAt = prod.Int64, timePtr(polled)
 	m.UIDValidity, m.LastUID = uint32(uv), uint32(lu)
-	m.PasswordSet = m.Password != ""
+	m.PasswordSet = m.Password != "" || m.sealed != ""
 	m.Disabled = !enabled
 	return m, err
 }
 
 // public hides the password.
 func (m Mailbox) public() Mailbox {
-	m.Password = ""
+	m.Password, m.sealed, m.PasswordProblem = "", "", ""
 	return m
+}
+
+// sameServer says whether two mailboxes send their password to the same
+// place (what a sealed password is bound to).
+func (m Mailbox) sameServer(o Mailbox) bool {
+	return strings.EqualFold(m.Host, o.Host) && m.Port == o.Port && m.Security == o.Security && m.Username == o.Username
 }
 
 var mailboxResource = auth.Resource{Kind: auth.KindMailbox}
@@ -176,11 +189,15 @@ func (s *Store) CreateMailbox(ctx context.Context, p auth.Principal, m Mailbox) 
 		if err := m.check(ctx, c); err != nil {
 			return err
 		}
+		sealed, err := s.sealPassword(m)
+		if err != nil {
+			return err
+		}
 		now := s.Now()
 		m.CreatedAt, m.UpdatedAt = now, now
-		id, err := c.insert(ctx, `INSERT INTO mailboxes (name, host, port, security, username, password, folder, enabled, poll_seconds, product_id, source, created_at, updated_at)
+		id, err := c.insert(ctx, `INSERT INTO mailboxes (name, host, port, security, username, password_sealed, folder, enabled, poll_seconds, product_id, source, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.Name, m.Host, m.Port, m.Security, m.Username, m.Password, m.Folder, !m.Disabled, m.PollSeconds, nullID(m.ProductID), m.Source, now, now)
+			m.Name, m.Host, m.Port, m.Security, m.Username, sealed, m.Folder, !m.Disabled, m.PollSeconds, nullID(m.ProductID), m.Source, now, now)
 		if err != nil {
 			return uniqueOr(err, "name", "a mailbox with this name already exists")
 		}
@@ -233,9 +250,7 @@ func (s *Store) UpdateMailbox(ctx context.Context, p auth.Principal, id int64, c
 		if err := change(&v); err != nil {
 			return err
 		}
-		if v.Password == "" {
-			v.Password = before.Password
-		}
+		newPassword := v.Password != ""
 		v.ID, v.Source, v.CreatedAt, v.LastPolledAt, v.LastError = id, before.Source, before.CreatedAt, before.LastPolledAt, before.LastError
 		v.UIDValidity, v.LastUID = before.UIDValidity, before.LastUID
 		if v.Host != before.Host || v.Port != before.Port || v.Username != before.Username || v.Folder != before.Folder {
@@ -244,18 +259,33 @@ func (s *Store) UpdateMailbox(ctx context.Context, p auth.Principal, id int64, c
 		if err := v.check(ctx, c); err != nil {
 			return err
 		}
+		// A password left out stays; it is sealed again when the mailbox
+		// moves to another server (it is bound to it) or was never sealed.
+		sealed := before.sealed
+		if !newPassword && (before.Password != "" || !v.sameServer(before)) {
+			if v.Password, err = s.password(before); errors.Is(err, ErrNoSecretKey) {
+				return err
+			} else if err != nil {
+				return apperr.Field("password", "the stored password cannot be read with this server's secret key; give the password again")
+			}
+		}
+		if newPassword || v.Password != "" {
+			if sealed, err = s.sealPassword(v); err != nil {
+				return err
+			}
+		}
 		v.UpdatedAt = s.Now()
-		_, err = c.exec(ctx, `UPDATE mailboxes SET name = ?, host = ?, port = ?, security = ?, username = ?, password = ?, folder = ?, enabled = ?,
+		_, err = c.exec(ctx, `UPDATE mailboxes SET name = ?, host = ?, port = ?, security = ?, username = ?, password = '', password_sealed = ?, folder = ?, enabled = ?,
 			poll_seconds = ?, product_id = ?, uid_validity = ?, last_uid = ?, updated_at = ? WHERE id = ?`,
-			v.Name, v.Host, v.Port, v.Security, v.Username, v.Password, v.Folder, !v.Disabled, v.PollSeconds, nullID(v.ProductID),
+			v.Name, v.Host, v.Port, v.Security, v.Username, sealed, v.Folder, !v.Disabled, v.PollSeconds, nullID(v.ProductID),
 			int64(v.UIDValidity), int64(v.LastUID), v.UpdatedAt, id)
 		if err != nil {
 			return uniqueOr(err, "name", "a mailbox with this name already exists")
 		}
-		v.PasswordSet = v.Password != ""
+		v.PasswordSet = sealed != ""
 		out = v.public()
 		note := ""
-		if v.Password != before.Password {
+		if newPassword {
 			note = "password changed"
 		}
 		return c.journal(ctx, p, "mailbox", id, 0, "updated", before.public(), out, note)
@@ -275,9 +305,13 @@ func (s *Store) EnsureMailbox(ctx context.Context, m Mailbox) (int64, error) {
 		old, err := scanMailbox(c.queryRow(ctx, `SELECT `+mailboxCols+` FROM mailboxes WHERE name = ?`, m.Name))
 		now := s.Now()
 		if errors.Is(err, sql.ErrNoRows) {
-			id, err = c.insert(ctx, `INSERT INTO mailboxes (name, host, port, security, username, password, folder, enabled, poll_seconds, product_id, source, created_at, updated_at)
+			sealed, err := s.sealPassword(m)
+			if err != nil {
+				return err
+			}
+			id, err = c.insert(ctx, `INSERT INTO mailboxes (name, host, port, security, username, password_sealed, folder, enabled, poll_seconds, product_id, source, created_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				m.Name, m.Host, m.Port, m.Security, m.Username, m.Password, m.Folder, true, m.PollSeconds, nullID(m.ProductID), m.Source, now, now)
+				m.Name, m.Host, m.Port, m.Security, m.Username, sealed, m.Folder, true, m.PollSeconds, nullID(m.ProductID), m.Source, now, now)
 			if err != nil {
 				return err
 			}
@@ -287,8 +321,11 @@ func (s *Store) EnsureMailbox(ctx context.Context, m Mailbox) (int64, error) {
 			return err
 		}
 		id = old.ID
+		// A password that does not open (another key) is simply sealed anew
+		// from the configuration; one still in plain text is sealed too.
+		oldPassword, err := s.password(old)
 		if old.Host == m.Host && old.Port == m.Port && old.Security == m.Security && old.Username == m.Username &&
-			old.Password == m.Password && old.Folder == m.Folder && !old.Disabled && old.PollSeconds == m.PollSeconds {
+			err == nil && oldPassword == m.Password && old.Password == "" && old.Folder == m.Folder && !old.Disabled && old.PollSeconds == m.PollSeconds {
 			return nil
 		}
 		reset := old.Host != m.Host || old.Port != m.Port || old.Username != m.Username || old.Folder != m.Folder
@@ -296,9 +333,13 @@ func (s *Store) EnsureMailbox(ctx context.Context, m Mailbox) (int64, error) {
 		if reset {
 			uv, lu = 0, 0
 		}
-		_, err = c.exec(ctx, `UPDATE mailboxes SET host = ?, port = ?, security = ?, username = ?, password = ?, folder = ?, enabled = ?, poll_seconds = ?,
+		sealed, err := s.sealPassword(m)
+		if err != nil {
+			return err
+		}
+		_, err = c.exec(ctx, `UPDATE mailboxes SET host = ?, port = ?, security = ?, username = ?, password = '', password_sealed = ?, folder = ?, enabled = ?, poll_seconds = ?,
 			uid_validity = ?, last_uid = ?, updated_at = ? WHERE id = ?`,
-			m.Host, m.Port, m.Security, m.Username, m.Password, m.Folder, true, m.PollSeconds, uv, lu, now, id)
+			m.Host, m.Port, m.Security, m.Username, sealed, m.Folder, true, m.PollSeconds, uv, lu, now, id)
 		if err != nil {
 			return err
 		}
@@ -308,7 +349,8 @@ func (s *Store) EnsureMailbox(ctx context.Context, m Mailbox) (int64, error) {
 }
 
 // MailboxesToRead lists the enabled mailboxes with their passwords, for the
-// poller only.
+// poller only. A password that cannot be opened is left empty and the
+// mailbox's PasswordProblem says why.
 func (s *Store) MailboxesToRead(ctx context.Context) ([]Mailbox, error) {
 	rows, err := s.read().query(ctx, `SELECT `+mailboxCols+` FROM mailboxes WHERE enabled = TRUE ORDER BY id`)
 	if err != nil {
@@ -321,6 +363,10 @@ func (s *Store) MailboxesToRead(ctx context.Context) ([]Mailbox, error) {
 		if err != nil {
 			return nil, s.fail("list mailboxes", err)
 		}
+		if m.Password, err = s.password(m); err != nil {
+			m.PasswordProblem = err.Error()
+		}
+		m.sealed = ""
 		out = append(out, m)
 	}
 	return out, s.failOrNil("list mailboxes", rows.Err())
@@ -364,30 +410,6 @@ func (s *Store) MailboxPolled(ctx context.Context, id int64, problem string) err
 	})
 }
 
-// MailSecret is the key that signs reply-to addresses: made once, shared by
-// every replica.
-func (s *Store) MailSecret(ctx context.Context) ([]byte, error) {
-	var secret string
-	err := s.tx(ctx, "mail secret", func(c conn) error {
-		err := c.queryRow(ctx, `SELECT secret FROM mail_settings WHERE id = 1`).Scan(&secret)
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		b := make([]byte, 32)
-		rand.Read(b)
-		secret = hex.EncodeToString(b)
-		_, err = c.exec(ctx, `INSERT INTO mail_settings (id, secret) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`, secret)
-		if err != nil {
-			return err
-		}
-		return c.queryRow(ctx, `SELECT secret FROM mail_settings WHERE id = 1`).Scan(&secret)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return hex.DecodeString(secret)
-}
-
 // ---- inbound ----
 
 // InboundMail is one received message as internal/mail read it.
@@ -418,6 +440,20 @@ type InboundMail struct {
 	Files    []MailFile
 	Lang     string // ru | en, guessed from the text
 	Note     string // what went wrong reading it (kept in the journal)
+	// Taken says MailTaken found the message recorded before: only the
+	// read position moves.
+	Taken bool
+	// Bounce, with Noise, is a report that one of tend's notices could not
+	// be delivered: the notice is marked failed.
+	Bounce *Bounce
+}
+
+// Bounce is a delivery failure report about one of tend's notices.
+type Bounce struct {
+	// NoticeIDs are the Message-IDs it names: of the returned message, and
+	// the one its VERP address stands for.
+	NoticeIDs []string
+	Reason    string // the recipient and the remote server's diagnostic
 }
 
 // MailFile is an attachment or inline image, already in the file store.
@@ -442,6 +478,11 @@ type MailResult struct {
 	RequestID int64  `json:"request_id,omitempty"`
 	Number    string `json:"number,omitempty"`
 	CommentID int64  `json:"comment_id,omitempty"`
+	// customerID is the request's customer, for the journal (no re-read).
+	customerID int64
+	// internal keeps the message from customers (a note from a stranger,
+	// a bounce of a notice).
+	internal bool
 }
 
 // Limits of what a message may put into a request.
@@ -456,42 +497,54 @@ const (
 // crash or a second replica never takes a message twice. Every message
 // gets a journal entry.
 func (s *Store) DeliverMail(ctx context.Context, in InboundMail, lim MailLimits) (MailResult, error) {
+	if in.Taken {
+		return s.deliverAgain(ctx, in, lim)
+	}
 	var res MailResult
 	err := s.tx(ctx, "deliver mail", func(c conn) error {
 		res = MailResult{}
 		now := s.Now()
 		in.Subject = clip(strings.TrimSpace(in.Subject), 998)
-		id, err := c.insert(ctx, `INSERT INTO mail_messages (direction, message_id, source, mailbox_id, uid, from_addr, from_name, to_addr, subject, at, blob_key, size, sha256, outcome)
-			VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT (message_id) DO NOTHING`,
-			in.MessageID, in.Source, nullID(in.MailboxID), int64(in.UID), clip(in.From, 320), clip(in.FromName, 200), clip(in.To, 320), in.Subject, now,
-			in.Raw.Key, in.Raw.Size, in.Raw.SHA256)
-		if errors.Is(err, sql.ErrNoRows) {
-			res.Duplicate = true
-			err = c.queryRow(ctx, `SELECT id, outcome, COALESCE(request_id, 0), COALESCE(comment_id, 0) FROM mail_messages WHERE message_id = ?`, in.MessageID).
-				Scan(&res.ID, &res.Outcome, &res.RequestID, &res.CommentID)
-			if err != nil {
+		moved, err := c.advanceMailbox(ctx, in)
+		if err != nil {
+			return err
+		}
+		if !moved && in.UID != 0 {
+			// Another replica read the mailbox this far (this update waited
+			// for it): it most likely took the message, so look before doing
+			// the work again.
+			var one int
+			err := c.queryRow(ctx, `SELECT 1 FROM mail_messages WHERE message_id = ?`, in.MessageID).Scan(&one)
+			if err == nil {
+				return errTakenMeanwhile
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			return c.advanceMailbox(ctx, in)
+		}
+		if err := c.take(ctx, in, lim, &res, now); err != nil {
+			return err
+		}
+		// The message is written last, with what it became (one statement,
+		// not an insert and an update). Its unique Message-ID still decides:
+		// a replica that took it meanwhile makes this insert do nothing,
+		// and the whole transaction is undone.
+		internal := res.Outcome == MailNote || res.internal
+		id, err := c.insert(ctx, `INSERT INTO mail_messages (direction, message_id, source, mailbox_id, uid, from_addr, from_name, to_addr, subject, at,
+			blob_key, size, sha256, outcome, reason, request_id, comment_id, internal)
+			VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+			in.MessageID, in.Source, nullID(in.MailboxID), int64(in.UID), clip(in.From, 320), clip(in.FromName, 200), clip(in.To, 320), in.Subject, now,
+			in.Raw.Key, in.Raw.Size, in.Raw.SHA256, res.Outcome, clip(res.Reason, 1000), nullID(res.RequestID), nullID(res.CommentID), internal)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errTakenMeanwhile
 		}
 		if err != nil {
 			return err
 		}
 		res.ID = id
-		if err := c.advanceMailbox(ctx, in); err != nil {
-			return err
-		}
-		if err := c.take(ctx, in, lim, &res, now); err != nil {
-			return err
-		}
-		internal := res.Outcome == MailNote
-		if _, err := c.exec(ctx, `UPDATE mail_messages SET outcome = ?, reason = ?, request_id = ?, comment_id = ?, internal = ? WHERE id = ?`,
-			res.Outcome, clip(res.Reason, 1000), nullID(res.RequestID), nullID(res.CommentID), internal, id); err != nil {
-			return err
-		}
 		var cust int64
-		if res.RequestID != 0 && !internal {
-			c.queryRow(ctx, `SELECT COALESCE(customer_id, 0) FROM requests WHERE id = ?`, res.RequestID).Scan(&cust)
+		if !internal {
+			cust = res.customerID
 		}
 		note := fmt.Sprintf("%s from %s: %s", res.Outcome, in.From, firstLine(in.Subject))
 		if res.Number != "" {
@@ -515,17 +568,95 @@ func (s *Store) DeliverMail(ctx context.Context, in InboundMail, lim MailLimits)
 		return c.journal(ctx, mailPrincipal, "mail", id, cust, "received_"+res.Outcome, nil,
 			rec{in.MessageID, in.Source, in.From, in.Subject, res.RequestID, res.CommentID, in.Raw.Size}, note)
 	})
+	if errors.Is(err, errTakenMeanwhile) {
+		return s.deliverAgain(ctx, in, lim)
+	}
 	return res, err
 }
 
-// advanceMailbox moves the read position past the message's UID.
-func (c conn) advanceMailbox(ctx context.Context, in InboundMail) error {
-	if in.MailboxID == 0 || in.UID == 0 {
-		return nil
+// errTakenMeanwhile undoes a delivery whose message another transaction
+// recorded first.
+var errTakenMeanwhile = errors.New("the message was taken meanwhile")
+
+// deliverAgain answers what a message seen before became, and moves the
+// mailbox's read position past it.
+func (s *Store) deliverAgain(ctx context.Context, in InboundMail, lim MailLimits) (MailResult, error) {
+	res := MailResult{Duplicate: true}
+	err := s.tx(ctx, "deliver mail", func(c conn) error {
+		err := c.queryRow(ctx, `SELECT id, outcome, COALESCE(request_id, 0), COALESCE(comment_id, 0) FROM mail_messages WHERE message_id = ?`, in.MessageID).
+			Scan(&res.ID, &res.Outcome, &res.RequestID, &res.CommentID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNotTakenYet
+		}
+		if err != nil {
+			return err
+		}
+		_, err = c.advanceMailbox(ctx, in)
+		return err
+	})
+	if errors.Is(err, errNotTakenYet) {
+		// Records are never deleted, so only a caller's wrong Taken gets
+		// here: deliver the message for real.
+		in.Taken = false
+		return s.DeliverMail(ctx, in, lim)
 	}
-	_, err := c.exec(ctx, `UPDATE mailboxes SET last_uid = ? WHERE id = ? AND uid_validity = ? AND last_uid < ?`,
+	return res, err
+}
+
+var errNotTakenYet = errors.New("the message was not taken before")
+
+// MailTaken says which of these Message-IDs were recorded before: one
+// query for a poll's batch, so that a mailbox read again (a new
+// UIDVALIDITY, a second replica) does not store its originals again.
+// DeliverMail stays the judge: it dedupes in its transaction.
+func (s *Store) MailTaken(ctx context.Context, messageIDs []string) (map[string]bool, error) {
+	taken := map[string]bool{}
+	// Padded to a multiple of 10 with the last ID: a few query shapes
+	// stay prepared instead of one per batch size.
+	const chunk = 50
+	for len(messageIDs) > 0 {
+		ids := messageIDs[:min(chunk, len(messageIDs))]
+		messageIDs = messageIDs[len(ids):]
+		args := make([]any, 0, (len(ids)+9)/10*10)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		for len(args)%10 != 0 {
+			args = append(args, ids[len(ids)-1])
+		}
+		rows, err := s.read().query(ctx, `SELECT message_id FROM mail_messages WHERE message_id IN (`+placeholders(len(args))+`)`, args...)
+		if err != nil {
+			return nil, s.fail("mail taken", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, s.fail("mail taken", err)
+			}
+			taken[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.fail("mail taken", err)
+		}
+	}
+	return taken, nil
+}
+
+// advanceMailbox moves the read position past the message's UID, and
+// says whether it moved.
+func (c conn) advanceMailbox(ctx context.Context, in InboundMail) (bool, error) {
+	if in.MailboxID == 0 || in.UID == 0 {
+		return false, nil
+	}
+	res, err := c.exec(ctx, `UPDATE mailboxes SET last_uid = ? WHERE id = ? AND uid_validity = ? AND last_uid < ?`,
 		int64(in.UID), in.MailboxID, int64(in.UIDValidity), int64(in.UID))
-	return err
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // take decides what a new message becomes and writes it.
@@ -536,6 +667,9 @@ func (c conn) take(ctx context.Context, in InboundMail, lim MailLimits, res *Mai
 		return nil
 	case in.Noise != "":
 		res.Outcome, res.Reason = MailIgnored, in.Noise
+		if in.Bounce != nil {
+			return c.noticeBounced(ctx, in, res)
+		}
 		return nil
 	}
 	if lim.PerSender > 0 && lim.Window > 0 && in.From != "" {
@@ -568,6 +702,45 @@ func (c conn) take(ctx context.Context, in InboundMail, lim MailLimits, res *Mai
 		mentions = r.Number
 	}
 	return c.newRequest(ctx, in, sender, known, mentions, res)
+}
+
+// noticeBounced marks the notice a bounce reports on as failed, with the
+// remote server's reason, in the journal of its request; the bounce stays
+// noise (never a request, never answered) and is kept on the request for
+// the desk only.
+func (c conn) noticeBounced(ctx context.Context, in InboundMail, res *MailResult) error {
+	for _, mid := range in.Bounce.NoticeIDs {
+		var noticeID, requestID, cust int64
+		var kind, to, state string
+		err := c.queryRow(ctx, `SELECT o.id, o.kind, o.to_addr, o.state, COALESCE(o.request_id, 0), COALESCE(r.customer_id, 0)
+			FROM mail_messages m JOIN mail_outbox o ON o.id = m.outbox_id LEFT JOIN requests r ON r.id = o.request_id
+			WHERE m.message_id = ? AND m.direction = 'out'`, mid).Scan(&noticeID, &kind, &to, &state, &requestID, &cust)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // not one of ours, or from before the mail log
+		}
+		if err != nil {
+			return err
+		}
+		res.RequestID, res.internal = requestID, true
+		res.Reason = fmt.Sprintf("bounce of the %s notice to %s: %s", kind, to, in.Bounce.Reason)
+		if state != "sent" {
+			return nil // failed already: another report on the same notice
+		}
+		reason := clip("returned undelivered: "+in.Bounce.Reason, 1000)
+		if _, err := c.exec(ctx, `UPDATE mail_outbox SET state = 'failed', last_error = ? WHERE id = ? AND state = 'sent'`, reason, noticeID); err != nil {
+			return err
+		}
+		if requestID == 0 {
+			return nil
+		}
+		if cust, err = c.noticeAudience(ctx, noticeID, cust); err != nil {
+			return err
+		}
+		return c.journal(ctx, mailPrincipal, "request", requestID, cust, "mail_failed", nil,
+			map[string]any{"notice_id": noticeID, "kind": kind, "to": to, "error": reason, "bounce": in.MessageID},
+			fmt.Sprintf("the %s notice to %s came back undelivered: %s", kind, to, in.Bounce.Reason))
+	}
+	return nil
 }
 
 // senderAccount finds the active account whose login is the address.
@@ -654,17 +827,17 @@ func (c conn) reply(ctx context.Context, in InboundMail, sender auth.Account, kn
 		if err := c.touch(ctx, r.ID, now); err != nil {
 			return false, err
 		}
-		if err := c.mailFiles(ctx, mailPrincipal, r.ID, cm.ID, true, in.Files, now); err != nil {
+		if err := c.mailFiles(ctx, mailPrincipal, r, cm.ID, true, in.Files, now); err != nil {
 			return false, err
 		}
-		res.Outcome, res.RequestID, res.Number, res.CommentID = MailNote, r.ID, r.Number, cm.ID
+		res.Outcome, res.RequestID, res.Number, res.CommentID, res.customerID = MailNote, r.ID, r.Number, cm.ID, r.CustomerID
 		res.Reason = "the sender is not a participant of the request"
 		return true, c.journal(ctx, mailPrincipal, "request", r.ID, r.CustomerID, "internal_note", nil, nil, "e-mail from "+in.From)
 	}
 	if !r.State.Open() {
 		return false, nil // a new request, mentioning this one
 	}
-	res.Outcome, res.RequestID, res.Number = MailComment, r.ID, r.Number
+	res.Outcome, res.RequestID, res.Number, res.customerID = MailComment, r.ID, r.Number, r.CustomerID
 	actor := ActorOf(p, r)
 	if p.AccountID != 0 && p.IsCustomer() && r.State == desk.StateClarifying {
 		if _, err := desk.Apply(r.WorkflowSubject(), actor, desk.ActionAnswerClarification, desk.Needs{Text: body}); err == nil {
@@ -676,7 +849,7 @@ func (c conn) reply(ctx context.Context, in InboundMail, sender auth.Account, kn
 				return false, err
 			}
 			res.CommentID = id
-			return true, c.mailFiles(ctx, p, r.ID, id, false, in.Files, now)
+			return true, c.mailFiles(ctx, p, r, id, false, in.Files, now)
 		}
 	}
 	var cm desk.Comment
@@ -701,7 +874,7 @@ func (c conn) reply(ctx context.Context, in InboundMail, sender auth.Account, kn
 			return false, err
 		}
 	}
-	if err := c.mailFiles(ctx, p, r.ID, cm.ID, false, in.Files, now); err != nil {
+	if err := c.mailFiles(ctx, p, r, cm.ID, false, in.Files, now); err != nil {
 		return false, err
 	}
 	return true, c.journal(ctx, p, "request", r.ID, r.CustomerID, "comment", nil, nil, "by e-mail: "+firstLine(body))
@@ -745,7 +918,7 @@ func (c conn) newRequest(ctx context.Context, in InboundMail, sender auth.Accoun
 	if err != nil {
 		return err
 	}
-	res.Outcome, res.RequestID, res.Number = MailTriage, r.ID, r.Number
+	res.Outcome, res.RequestID, res.Number, res.customerID = MailTriage, r.ID, r.Number, r.CustomerID
 	if contact {
 		res.Outcome = MailRequest
 	}
@@ -773,7 +946,7 @@ func (c conn) newRequest(ctx context.Context, in InboundMail, sender auth.Accoun
 	if contact {
 		p = sender.Principal()
 	}
-	return c.mailFiles(ctx, p, r.ID, 0, false, in.Files, c.s.Now())
+	return c.mailFiles(ctx, p, r, 0, false, in.Files, c.s.Now())
 }
 
 // mailProduct picks the product a contact's new mail is about: the
@@ -815,7 +988,8 @@ func (c conn) mailProduct(ctx context.Context, customerID, mailboxID int64) (int
 }
 
 // mailFiles records a message's attachments on the request (and comment).
-func (c conn) mailFiles(ctx context.Context, p auth.Principal, requestID, commentID int64, internal bool, files []MailFile, now time.Time) error {
+func (c conn) mailFiles(ctx context.Context, p auth.Principal, r desk.Request, commentID int64, internal bool, files []MailFile, now time.Time) error {
+	requestID := r.ID
 	for _, f := range files {
 		if f.Blob.Key == "" || f.Blob.Size <= 0 {
 			continue
@@ -833,13 +1007,11 @@ func (c conn) mailFiles(ctx context.Context, p auth.Principal, requestID, commen
 			return err
 		}
 		a.ID = id
-		var cust int64
-		c.queryRow(ctx, `SELECT COALESCE(customer_id, 0) FROM requests WHERE id = ?`, requestID).Scan(&cust)
 		action := "attachment_added"
 		if internal {
 			action = "internal_attachment"
 		}
-		if err := c.journal(ctx, p, "request", requestID, cust, action, nil, a, a.Name+" (by e-mail)"); err != nil {
+		if err := c.journal(ctx, p, "request", requestID, r.CustomerID, action, nil, a, a.Name+" (by e-mail)"); err != nil {
 			return err
 		}
 	}
@@ -990,6 +1162,11 @@ func (s *Store) AssignRequest(ctx context.Context, p auth.Principal, id int64, i
 		if n, _ := res.RowsAffected(); n != 1 {
 			return &apperr.Error{Code: apperr.Conflict, Field: "version", Message: "the request changed meanwhile; reload and try again"}
 		}
+		// The index carries the request's customer: a search within the
+		// customer now finds it.
+		if err := c.indexRequest(ctx, r); err != nil {
+			return err
+		}
 		var clocks int
 		if err := c.queryRow(ctx, `SELECT COUNT(*) FROM request_clocks WHERE request_id = ?`, id).Scan(&clocks); err != nil {
 			return err
@@ -1080,25 +1257,75 @@ type NoticeRecord struct {
 	SentAt    *time.Time `json:"sent_at,omitempty"`
 }
 
-// RequestMail is a request's mail: the messages, and (for staff) the notices.
+// RequestMail is a request's mail: the messages the caller may see
+// (mailAccess), and (for staff) the notices.
 type RequestMail struct {
 	Messages []MailRecord   `json:"messages"`
 	Notices  []NoticeRecord `json:"notices,omitempty"`
 }
 
-// MailOfRequest lists a request's mail for whoever may read the request;
-// customers see neither notes from strangers nor the outbox.
+// mailAccess is the one rule of which mail of a request someone who may
+// read the request sees (auth.KindMail). Staff see all of it. A customer
+// sees only what passed between the desk and their own organisation's
+// people: a message from one of its accounts that became the request or a
+// comment on it, and a notice sent to one of its accounts; never a notice
+// to staff (the assignee's "the customer wrote"), a bounce, a note from a
+// stranger, mail from someone without an account, nor what the desk noted
+// about a message (the reason it was triaged or ignored).
+type mailAccess struct {
+	all   bool   // staff: no restriction
+	where string // otherwise: the condition on mail_messages …
+	args  []any  // … and its arguments
+}
+
+func mailAccessOf(p auth.Principal) (mailAccess, error) {
+	sc, err := auth.ListScope(p, auth.KindMail)
+	if err != nil {
+		return mailAccess{}, err
+	}
+	switch {
+	case sc.All:
+		return mailAccess{all: true}, nil
+	case sc.CustomerID == 0:
+		return mailAccess{where: "1 = 0"}, nil // no other reach is defined for mail
+	}
+	return mailAccess{
+		where: `internal = FALSE AND (
+			(direction = 'in' AND outcome IN (?, ?) AND from_addr IN (SELECT login FROM accounts WHERE customer_id = ?))
+			OR (direction = 'out' AND outbox_id IN (SELECT o.id FROM mail_outbox o JOIN accounts a ON a.id = o.account_id WHERE a.customer_id = ?)))`,
+		args: []any{MailRequest, MailComment, sc.CustomerID, sc.CustomerID},
+	}, nil
+}
+
+// show gives a record as the caller sees it: the desk's notes on it are
+// the desk's.
+func (a mailAccess) show(m MailRecord) MailRecord {
+	if !a.all {
+		m.Reason = ""
+	}
+	return m
+}
+
+// MailOfRequest lists a request's mail for whoever may read the request,
+// as mailAccess allows; the outbox (every notice, its state and errors) is
+// the desk's.
 func (s *Store) MailOfRequest(ctx context.Context, p auth.Principal, requestID int64) (RequestMail, error) {
 	c := s.read()
 	if _, err := c.requestFor(ctx, p, requestID); err != nil {
 		return RequestMail{}, s.failOrNil("request mail", err)
 	}
+	acc, err := mailAccessOf(p)
+	if err != nil {
+		return RequestMail{}, err
+	}
 	out := RequestMail{Messages: []MailRecord{}}
 	q := `SELECT ` + mailRecordCols + ` FROM mail_messages WHERE request_id = ?`
-	if !p.IsStaff() {
-		q += ` AND internal = FALSE`
+	args := []any{requestID}
+	if !acc.all {
+		q += ` AND ` + acc.where
+		args = append(args, acc.args...)
 	}
-	rows, err := c.query(ctx, q+` ORDER BY id`, requestID)
+	rows, err := c.query(ctx, q+` ORDER BY id`, args...)
 	if err != nil {
 		return out, s.fail("request mail", err)
 	}
@@ -1108,13 +1335,13 @@ func (s *Store) MailOfRequest(ctx context.Context, p auth.Principal, requestID i
 			rows.Close()
 			return out, s.fail("request mail", err)
 		}
-		out.Messages = append(out.Messages, m)
+		out.Messages = append(out.Messages, acc.show(m))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return out, s.fail("request mail", err)
 	}
-	if p.IsStaff() {
+	if acc.all {
 		out.Notices, err = c.notices(ctx, requestID, "")
 		if err != nil {
 			return out, s.fail("request mail", err)
@@ -1155,8 +1382,8 @@ func (c conn) mailFailures(ctx context.Context, requestID int64) ([]NoticeRecord
 }
 
 // MailOriginal finds a message whose original the caller may download:
-// one on a request they may read (customers: not a note from a stranger);
-// a message that became nothing (noise, rejected) only staff.
+// one on a request they may read that mailAccess shows them; a message
+// that became nothing (noise, rejected) only staff.
 func (s *Store) MailOriginal(ctx context.Context, p auth.Principal, id int64) (MailRecord, error) {
 	c := s.read()
 	m, err := scanMailRecord(c.queryRow(ctx, `SELECT `+mailRecordCols+` FROM mail_messages WHERE id = ?`, id))
@@ -1164,28 +1391,41 @@ func (s *Store) MailOriginal(ctx context.Context, p auth.Principal, id int64) (M
 		return m, s.failOrNil("mail original", notFound(err, "message"))
 	}
 	gone := apperr.New(apperr.NotFound, "no such message")
-	if p.Role == "" {
-		return MailRecord{}, apperr.New(apperr.Unauthenticated, "sign in first")
-	}
-	if m.RequestID == 0 {
-		if !p.IsStaff() {
-			return MailRecord{}, gone
+	acc, err := mailAccessOf(p)
+	if err != nil {
+		if apperr.Is(err, apperr.Unauthenticated) {
+			return MailRecord{}, err
 		}
-	} else {
+		return MailRecord{}, gone
+	}
+	if m.RequestID == 0 && !acc.all {
+		return MailRecord{}, gone
+	}
+	if m.RequestID != 0 {
 		if _, err := c.requestFor(ctx, p, m.RequestID); err != nil {
 			if apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.Forbidden) {
 				return MailRecord{}, gone
 			}
 			return MailRecord{}, s.fail("mail original", err)
 		}
-		if m.Internal && !p.IsStaff() {
-			return MailRecord{}, gone
+		if !acc.all {
+			var one int
+			err := c.queryRow(ctx, `SELECT 1 FROM mail_messages WHERE id = ? AND `+acc.where, append([]any{id}, acc.args...)...).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return MailRecord{}, gone
+			}
+			if err != nil {
+				return MailRecord{}, s.fail("mail original", err)
+			}
 		}
 	}
 	if !m.HasOriginal {
+		if !acc.all {
+			return MailRecord{}, apperr.New(apperr.NotFound, "the original of this message was not kept")
+		}
 		return MailRecord{}, apperr.New(apperr.NotFound, "the original of this message was not kept (%s)", m.Reason)
 	}
-	return m, nil
+	return acc.show(m), nil
 }
 
 // MailFilter narrows ListMail.
@@ -1310,8 +1550,12 @@ func (c conn) queueNotices(ctx context.Context, p auth.Principal, requestID int6
 	if action == "registered" && !r.Covered && r.CustomerID != 0 && r.CoverageReason != "product_unknown" {
 		kinds = append(kinds, NoticeCoverage)
 	}
+	// The notice quotes the latest public comment; a request just
+	// registered has none, which saves the look-up on the busiest path.
 	var commentID int64
-	c.queryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM comments WHERE request_id = ? AND internal = FALSE`, requestID).Scan(&commentID)
+	if action != "registered" {
+		c.queryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM comments WHERE request_id = ? AND internal = FALSE`, requestID).Scan(&commentID)
+	}
 	now := c.s.Now()
 	for _, kind := range kinds {
 		var to []noticeRecipient
@@ -1575,7 +1819,32 @@ func (s *Store) NoticeFailed(ctx context.Context, id int64, reason string, retry
 		}
 		var cust int64
 		c.queryRow(ctx, `SELECT COALESCE(customer_id, 0) FROM requests WHERE id = ?`, req.Int64).Scan(&cust)
+		if cust, err = c.noticeAudience(ctx, id, cust); err != nil {
+			return err
+		}
 		return c.journal(ctx, auth.System, "request", req.Int64, cust, "mail_failed", nil,
 			map[string]any{"notice_id": id, "kind": kind, "to": to, "error": reason}, fmt.Sprintf("the %s notice to %s could not be sent: %s", kind, to, reason))
 	})
+}
+
+// noticeAudience is the customer whose people may read about a notice in
+// the journal: the request's customer when the notice went to one of its
+// contacts (as mailAccess shows them the notice), else 0: a notice to
+// staff, or to someone without an account, is the desk's.
+func (c conn) noticeAudience(ctx context.Context, noticeID, requestCustomer int64) (int64, error) {
+	if requestCustomer == 0 {
+		return 0, nil
+	}
+	var cust nullInt
+	err := c.queryRow(ctx, `SELECT a.customer_id FROM mail_outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?`, noticeID).Scan(&cust)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if cust.Int64 != requestCustomer {
+		return 0, nil
+	}
+	return requestCustomer, nil
 }

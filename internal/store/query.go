@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 
 	"tend/internal/apperr"
@@ -32,6 +33,11 @@ func (w *where) scope(sc auth.Scope, customerCol, ownerCol string) {
 	default:
 		w.add("1 = 0")
 	}
+}
+
+// only says every condition is cond (and there is one at least).
+func (w where) only(cond string) bool {
+	return len(w.conds) > 0 && !slices.ContainsFunc(w.conds, func(c string) bool { return c != cond })
 }
 
 func (w where) sql() string {

@@ -94,8 +94,16 @@ func slaCond(w *where, state string, now time.Time) error {
 }
 
 // queueConds adds the filters every queue query shares: those that are not
-// a chip dimension (state, coverage, SLA).
-func queueConds(w *where, f RequestFilter) {
+// a chip dimension (state, coverage, SLA). none says the text query has
+// nothing to look for, so nothing matches.
+func (s *Store) queueConds(ctx context.Context, w *where, f RequestFilter) (none bool, err error) {
+	if f.Query != "" {
+		ts, none, err := s.read().parseTextSearch(ctx, f.Query, f.CustomerID)
+		if err != nil || none {
+			return none, s.failOrNil("search the queue", err)
+		}
+		ts.add(w, s.engine)
+	}
 	if f.Type != "" {
 		w.add("type = ?", f.Type)
 	}
@@ -111,9 +119,7 @@ func queueConds(w *where, f RequestFilter) {
 	if f.AssigneeID != 0 {
 		w.add("assignee_id = ?", f.AssigneeID)
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		w.add("(LOWER(subject) LIKE ? ESCAPE '\\' OR number = ?)", likeArg(q), strings.ToUpper(q))
-	}
+	return false, nil
 }
 
 // ListQueue lists a desk queue. Without an SLA state it is ListRequests;
@@ -149,7 +155,9 @@ func (s *Store) ListQueue(ctx context.Context, p auth.Principal, f QueueFilter) 
 		}
 		w.add("state "+op+" ("+placeholders(len(openStates))+")", anySlice(openStates)...)
 	}
-	queueConds(&w, f.RequestFilter)
+	if none, err := s.queueConds(ctx, &w, f.RequestFilter); err != nil || none {
+		return RequestList{Items: []desk.Request{}}, err
+	}
 	if f.Covered != nil {
 		w.add("covered = ?", *f.Covered)
 	}
@@ -189,25 +197,8 @@ func (s *Store) ListQueue(ctx context.Context, p auth.Principal, f QueueFilter) 
 	if err != nil {
 		return out, s.fail("list queue", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return out, s.fail("list queue", err)
-		}
-		out.Items = append(out.Items, r)
-	}
-	if err := rows.Err(); err != nil {
+	if err := readPage(rows, &out, limit, f.Sort, encodeQueueCursor); err != nil {
 		return out, s.fail("list queue", err)
-	}
-	if len(out.Items) > limit {
-		out.Items = out.Items[:limit]
-		last := out.Items[limit-1]
-		at := last.LastActivityAt
-		if f.Sort == "due" && last.SLADueAt != nil {
-			at = *last.SLADueAt
-		}
-		out.Next = encodeQueueCursor(at, last.ID)
 	}
 	return out, nil
 }
@@ -267,7 +258,9 @@ func (s *Store) CountQueue(ctx context.Context, p auth.Principal, f RequestFilte
 	now := s.Now()
 	var w where
 	w.add("state IN ("+placeholders(len(openStates))+")", anySlice(openStates)...)
-	queueConds(&w, f)
+	if none, err := s.queueConds(ctx, &w, f); err != nil || none {
+		return out, err
+	}
 	args := append([]any{now, now}, w.args...)
 	rows, err := s.read().query(ctx, `SELECT state, covered, sla, COUNT(*) FROM (
 		SELECT state, covered, CASE

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -45,6 +46,9 @@ type Store struct {
 	calendar func() *sla.Calendar
 	// stmts keeps queries prepared on SQLite (stmtcache.go).
 	stmts *stmtCache
+	// sealer seals mailbox passwords and the reply-address key; nil until
+	// UseSecretKey (mail_secrets.go).
+	sealer atomic.Pointer[sealer]
 }
 
 // Options configure Open.
@@ -133,7 +137,11 @@ func (s *Store) openSQLite(path string) error {
 		unlock()
 		return fmt.Errorf("open %s: %w", path, err)
 	}
-	s.r.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	// Readers stay open: database/sql keeps only two idle connections by
+	// default, and opening one reads the schema again and drops its
+	// prepared statements (issue 7: a tenth of the CPU under load).
+	s.r.SetMaxOpenConns(sqliteReaders())
+	s.r.SetMaxIdleConns(sqliteReaders())
 	if err := s.w.Ping(); err != nil {
 		s.Close()
 		return fmt.Errorf("open %s: %w", path, err)
@@ -333,4 +341,18 @@ func uniqueOr(err error, field, msg string) error {
 		return &apperr.Error{Code: apperr.Conflict, Field: field, Message: msg}
 	}
 	return err
+}
+
+func sqliteReaders() int { return max(4, runtime.NumCPU()) }
+
+// ReleaseMemory gives back what a server that has gone quiet holds for the
+// next burst: on SQLite each read connection keeps its own page cache
+// (and the search index's pages), so the idle ones are closed and open
+// again on the next read, which costs a read of the schema (issue 7: idle
+// RSS). PostgreSQL keeps its caches in its own processes.
+func (s *Store) ReleaseMemory() {
+	if s.engine == SQLite {
+		s.r.SetMaxIdleConns(0)
+		s.r.SetMaxIdleConns(sqliteReaders())
+	}
 }

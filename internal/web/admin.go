@@ -201,11 +201,15 @@ func admCheckField(name, label string, checked bool) admField {
 
 type admLink struct{ Href, Label string }
 
-// cell is one table cell: text, a link, a badge or a small form.
+// cell is one table cell: text, a link, a badge or a small form. Label,
+// when set, is a link's accessible name (when Text alone is ambiguous in
+// a list); Note is a second, quieter line (a reason, an error); Download
+// marks a link to a file.
 type admCell struct {
-	Text, Href, Badge, Label string
-	Time                     *time.Time
-	Form                     *admForm
+	Text, Href, Badge, Label, Note string
+	Download                       bool
+	Time                           *time.Time
+	Form                           *admForm
 }
 
 type admTable struct {
@@ -241,11 +245,19 @@ type adminPage struct {
 	Intro   string
 	Back    *admLink
 	Search  *admSearch // a search box above the blocks
+	Filter  *admFilter // choices that narrow a list (GET), above the blocks
 	At      *admAt     // the plan page's "registered at" box
 	Blocks  []admBlock
 }
 
 type admSearch struct{ Action, Value, Label, Submit string }
+
+// admFilter is a GET form of choices, such as the mail log's outcome and
+// direction; its fields show their errors like a POST form's.
+type admFilter struct {
+	Action, Label, Submit, Reset string
+	Fields                       []admField
+}
 
 type admAt struct {
 	Action string
@@ -256,7 +268,12 @@ type admAt struct {
 // adminNav lists the admin sections in order.
 func adminNav(v *view, current string) []admNavItem {
 	items := []admNavItem{}
-	for _, s := range []string{"index", "customers", "licenses", "plans", "calendar", "staff", "tokens"} {
+	for _, s := range []string{"index", "customers", "licenses", "plans", "products", "calendar", "staff", "tokens", "mailboxes", "mail"} {
+		// Mailboxes are the admins' alone (their passwords): the access
+		// rules decide whether the section is offered at all.
+		if s == "mailboxes" && !auth.Can(v.User, auth.Read, auth.Resource{Kind: auth.KindMailbox}) {
+			continue
+		}
 		href := "/admin/" + s
 		if s == "index" {
 			href = "/admin"
@@ -362,12 +379,20 @@ func (s *Server) adminIndex(w http.ResponseWriter, r *http.Request, v *view) err
 	if err := count("plans", ps.Total, err); err != nil {
 		return err
 	}
+	prs, err := st.ListProducts(ctx, p, one)
+	if err := count("products", prs.Total, err); err != nil {
+		return err
+	}
 	sf, err := st.ListAccounts(ctx, p, store.AccountFilter{Staff: true, Page: one})
 	if err := count("staff", sf.Total, err); err != nil {
 		return err
 	}
 	ts, err := st.ListTokens(ctx, p, one)
 	if err := count("tokens", ts.Total, err); err != nil {
+		return err
+	}
+	mbs, err := st.ListMailboxes(ctx, p, one)
+	if err := count("mailboxes", mbs.Total, err); err != nil {
 		return err
 	}
 	cal := s.deps.Calendar()

@@ -215,9 +215,20 @@ func journey(t *testing.T, lang string) {
 	if !strings.HasPrefix(requestPath, "/requests/") {
 		t.Fatalf("after filing the operator is at %s", requestPath)
 	}
-	if width := op.eval(`(function(){var i=document.querySelector(".attachments img"); return i && i.complete ? String(i.naturalWidth) : "none";})()`); width != "40" {
+	// The thumbnail loads lazily: scroll to it as a reader would, then
+	// give the browser a moment to fetch it.
+	op.eval(`(function(){var i=document.querySelector(".attachments img"); if (i) i.scrollIntoView(); return "";})()`)
+	width := "none"
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		width = op.eval(`(function(){var i=document.querySelector(".attachments img"); return i && i.complete && i.naturalWidth ? String(i.naturalWidth) : "none";})()`)
+		if width != "none" {
+			break
+		}
+	}
+	if width != "40" {
 		t.Errorf("the screenshot is not shown inline (natural width %s)", width)
 	}
+	op.eval(`window.scrollTo(0, 0); ""`)
 	op.do(shot(t, "request-customer"))
 
 	// 2. The agent asks for clarification.

@@ -164,9 +164,11 @@ func (q deskQuery) filter(p auth.Principal) store.QueueFilter {
 // ---- the queue's view
 
 type deskChip struct {
-	Href, Label, Badge string
-	N                  int
-	Current            bool
+	// ID is stable across refreshes, so that htmx puts the keyboard focus
+	// back on the same chip after it swaps the queue in.
+	ID, Href, Label, Badge string
+	N                      int
+	Current                bool
 }
 
 type deskClock struct {
@@ -200,6 +202,7 @@ type deskQueueView struct {
 	StateOpts     []admOption
 	Selects       []deskSelect
 	RefreshedText string
+	Triage        int // requests waiting in the triage queue (the full page only)
 }
 
 // deskSelect is one of the queue's filter choices.
@@ -220,6 +223,13 @@ func (s *Server) deskQueue(w http.ResponseWriter, r *http.Request, v *view) erro
 	if err != nil {
 		return err
 	}
+	// The triage queue's size, by the link to it: mail from unknown senders
+	// waits there until an agent links it to a customer.
+	tr, err := s.deps.Store.TriageRequests(r.Context(), v.User, store.Page{Limit: 1})
+	if err != nil {
+		return err
+	}
+	qv.Triage = tr.Total
 	s.takeFlash(r, v)
 	v.Title, v.Data = v.T("desk.title"), qv
 	return s.render(w, http.StatusOK, "desk_queue", v)
@@ -293,20 +303,20 @@ func (s *Server) deskQueueData(r *http.Request, v *view) (deskQueueView, error) 
 
 	// Chips: the open requests by state, by SLA state, and not covered.
 	noChip := len(q.States) == 0 && q.SLA == "" && q.Covered == ""
-	qv.Chips = append(qv.Chips, deskChip{Href: q.chip(func(*deskQuery) {}), Label: v.T("desk.chip.open"), N: counts.Open, Current: noChip})
+	qv.Chips = append(qv.Chips, deskChip{ID: "chip-open", Href: q.chip(func(*deskQuery) {}), Label: v.T("desk.chip.open"), N: counts.Open, Current: noChip})
 	for _, stt := range deskStates {
 		n := counts.ByState[stt]
 		cur := len(q.States) == 1 && q.States[0] == string(stt) && q.SLA == "" && q.Covered == ""
 		if n == 0 && !cur {
 			continue
 		}
-		qv.Chips = append(qv.Chips, deskChip{Href: q.chip(func(c *deskQuery) { c.States = []string{string(stt)} }), Label: v.T("desk.state." + string(stt)), N: n, Current: cur})
+		qv.Chips = append(qv.Chips, deskChip{ID: "chip-state-" + string(stt), Href: q.chip(func(c *deskQuery) { c.States = []string{string(stt)} }), Label: v.T("desk.state." + string(stt)), N: n, Current: cur})
 	}
 	for _, sl := range store.SLAStates {
 		cur := q.SLA == sl && len(q.States) == 0 && q.Covered == ""
-		qv.SLAChips = append(qv.SLAChips, deskChip{Href: q.chip(func(c *deskQuery) { c.SLA = sl }), Label: v.T("desk.sla." + sl), N: counts.BySLA[sl], Current: cur, Badge: sl})
+		qv.SLAChips = append(qv.SLAChips, deskChip{ID: "chip-sla-" + sl, Href: q.chip(func(c *deskQuery) { c.SLA = sl }), Label: v.T("desk.sla." + sl), N: counts.BySLA[sl], Current: cur, Badge: sl})
 	}
-	qv.SLAChips = append(qv.SLAChips, deskChip{Href: q.chip(func(c *deskQuery) { c.Covered = "no" }), Label: v.T("desk.chip.not_covered"), N: counts.NotCovered,
+	qv.SLAChips = append(qv.SLAChips, deskChip{ID: "chip-not-covered", Href: q.chip(func(c *deskQuery) { c.Covered = "no" }), Label: v.T("desk.chip.not_covered"), N: counts.NotCovered,
 		Current: q.Covered == "no" && len(q.States) == 0 && q.SLA == "", Badge: "not-covered"})
 	if q.Sort == "due" && noChip && counts.BySLA[store.SLANone] > 0 {
 		qv.Hidden = counts.BySLA[store.SLANone]
@@ -624,40 +634,9 @@ func (s *Server) deskCallForm(r *http.Request, v *view, c licensing.Customer, va
 		}
 		who = append(who, admOption{Value: strconv.FormatInt(a.ID, 10), Label: label})
 	}
-	products, err := st.ListProducts(ctx, p, store.Page{Limit: store.MaxPage})
+	prods, firstLicensed, err := s.deskProductOptions(r, v, c.ID)
 	if err != nil {
 		return nil, err
-	}
-	lics, err := st.CustomerLicenses(ctx, p, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	today := civil.Of(v.Now.In(sla.Moscow()))
-	prods := []admOption{{Value: "", Label: v.T("admin.choose")}}
-	firstLicensed := ""
-	for _, pr := range products.Items {
-		note := v.T("desk.new.no_license")
-		for _, l := range lics {
-			if l.ProductID != pr.ID {
-				continue
-			}
-			switch {
-			case today.Before(l.ValidFrom):
-				note = v.T("desk.new.license_future", "From", l.ValidFrom.String())
-			case today.After(l.ValidTo):
-				note = v.T("desk.new.license_lapsed", "To", l.ValidTo.String())
-			default:
-				plan := ""
-				if l.Plan != nil {
-					plan = l.Plan.Name
-				}
-				note = v.T("desk.new.license_active", "Plan", plan, "To", l.ValidTo.String())
-				if firstLicensed == "" {
-					firstLicensed = strconv.FormatInt(pr.ID, 10)
-				}
-			}
-		}
-		prods = append(prods, admOption{Value: strconv.FormatInt(pr.ID, 10), Label: pr.Name + " — " + note})
 	}
 	if vals.Get("product_id") == "" {
 		vals.Set("product_id", firstLicensed)
@@ -724,6 +703,49 @@ func (s *Server) deskCallForm(r *http.Request, v *view, c licensing.Customer, va
 			{Legend: v.T("desk.new.fault"), Fields: []admField{steps, expected, actual}},
 		}}
 	return f.done(v), nil
+}
+
+// deskProductOptions lists the products for a request of a customer, each
+// with what the customer's license for it says today, and the first one
+// with an active license (the likely choice).
+func (s *Server) deskProductOptions(r *http.Request, v *view, customerID int64) ([]admOption, string, error) {
+	ctx, st, p := r.Context(), s.deps.Store, v.User
+	products, err := st.ListProducts(ctx, p, store.Page{Limit: store.MaxPage})
+	if err != nil {
+		return nil, "", err
+	}
+	lics, err := st.CustomerLicenses(ctx, p, customerID)
+	if err != nil {
+		return nil, "", err
+	}
+	today := civil.Of(v.Now.In(sla.Moscow()))
+	prods := []admOption{{Value: "", Label: v.T("admin.choose")}}
+	firstLicensed := ""
+	for _, pr := range products.Items {
+		note := v.T("desk.new.no_license")
+		for _, l := range lics {
+			if l.ProductID != pr.ID {
+				continue
+			}
+			switch {
+			case today.Before(l.ValidFrom):
+				note = v.T("desk.new.license_future", "From", l.ValidFrom.String())
+			case today.After(l.ValidTo):
+				note = v.T("desk.new.license_lapsed", "To", l.ValidTo.String())
+			default:
+				plan := ""
+				if l.Plan != nil {
+					plan = l.Plan.Name
+				}
+				note = v.T("desk.new.license_active", "Plan", plan, "To", l.ValidTo.String())
+				if firstLicensed == "" {
+					firstLicensed = strconv.FormatInt(pr.ID, 10)
+				}
+			}
+		}
+		prods = append(prods, admOption{Value: strconv.FormatInt(pr.ID, 10), Label: pr.Name + " — " + note})
+	}
+	return prods, firstLicensed, nil
 }
 
 func admFindOption(opts []admOption, value string) (string, bool) {

@@ -178,7 +178,7 @@ func TestDeskQueue(t *testing.T) {
 		}
 		pages++
 		next = ""
-		if m := regexp.MustCompile(`<a href="([^"]+)" rel="next">`).FindStringSubmatch(body); m != nil {
+		if m := regexp.MustCompile(`<a (?:id="queue-next" )?href="([^"]+)" rel="next">`).FindStringSubmatch(body); m != nil {
 			next = base + strings.ReplaceAll(m[1], "&amp;", "&")
 		}
 	}

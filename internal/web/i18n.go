@@ -62,6 +62,11 @@ type translator struct {
 	loc  *i18n.Localizer
 }
 
+// translator is the catalog of one language.
+func (s *Server) translator(lang string) translator {
+	return translator{lang: lang, loc: i18n.NewLocalizer(s.bundle, lang)}
+}
+
 func (t translator) T(id string, args ...any) string {
 	cfg := &i18n.LocalizeConfig{MessageID: id}
 	if len(args) > 0 {

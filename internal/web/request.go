@@ -547,6 +547,10 @@ type requestView struct {
 	MinDeadline string
 	Types       []string
 	Priorities  []string
+	// Mail is the request's e-mail in and out (staff also see the notices);
+	// Triage says the desk still has to link it to a customer or product.
+	Mail   store.RequestMail
+	Triage bool
 }
 
 type commentView struct {
@@ -763,6 +767,10 @@ func (s *Server) showRequest(w http.ResponseWriter, r *http.Request, v *view, id
 			d.ProductInst = list.Items
 		}
 	}
+	if d.Mail, err = st.MailOfRequest(ctx, v.User, id); err != nil {
+		return err
+	}
+	d.Triage = v.IsStaff() && rv.State.Open() && (rv.CustomerID == 0 || rv.ProductID == 0)
 	d.CanComment = v.IsStaff() || rv.State.Open()
 	d.ReplyAnswer = v.IsCustomer() && slices.Contains(rv.Allowed, desk.ActionAnswerClarification)
 	d.CanRate = v.IsCustomer() && rv.Rating == 0 && (rv.State == desk.StateResolved || rv.State == desk.StateClosed) &&

@@ -20,7 +20,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /lang", s.page(true, s.setLang))
 	s.mux.HandleFunc("GET /password", s.page(false, s.passwordForm))
 	s.mux.HandleFunc("POST /password", s.page(false, s.changePassword))
-	for _, area := range []func(){s.portalRoutes, s.deskRoutes, s.adminRoutes} {
+	for _, area := range []func(){s.portalRoutes, s.deskRoutes, s.adminRoutes, s.productRoutes, s.mailRoutes} {
 		area()
 	}
 	s.mux.HandleFunc("/", s.page(true, func(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -115,10 +115,30 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request, v *view) error 
 	return nil
 }
 
+// settingsView is the settings page's: the mail settings form (the
+// password form uses the page's own error fields).
+type settingsView struct {
+	Mail *admForm
+}
+
 func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request, v *view) error {
-	v.Title = v.T("password.title")
 	s.takeFlash(r, v)
-	return s.render(w, http.StatusOK, "password", v)
+	return s.settingsPage(w, r, v, http.StatusOK, nil)
+}
+
+// settingsPage shows one's settings: e-mail (language, opt-out) and the
+// password. mail, when given, is the mail form coming back with an error.
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, v *view, status int, mail *admForm) error {
+	v.Title = v.T("settings.title")
+	if mail == nil {
+		vals, err := s.mailSettingsValues(r, v)
+		if err != nil {
+			return err
+		}
+		mail = mailSettingsForm(v, vals)
+	}
+	v.Data = settingsView{Mail: mail}
+	return s.render(w, status, "password", v)
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *view) error {
@@ -128,9 +148,9 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, v *view)
 		if e.Code != apperr.Invalid {
 			return err
 		}
-		v.Title, v.Field = v.T("password.title"), e.Field
+		v.Field = e.Field
 		v.Error = v.T("password.error." + e.Field)
-		return s.render(w, http.StatusUnprocessableEntity, "password", v)
+		return s.settingsPage(w, r, v, http.StatusUnprocessableEntity, nil)
 	}
 	// The change ended every session, this one too: start a fresh one.
 	a, err := s.deps.Store.GetAccount(r.Context(), auth.System, v.User.AccountID)

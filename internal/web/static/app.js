@@ -32,6 +32,23 @@
     });
   }
 
+  // The desk queue (#queue) refreshes itself every minute. htmx gives the
+  // focus back to the element with the focused one's id; when that element
+  // is gone (its request left the queue), the focus would fall to the top
+  // of the page, so it goes to the queue itself instead.
+  var queueHadFocus = false;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var q = document.getElementById("queue");
+    queueHadFocus = !!q && e.detail.target === q && q.contains(document.activeElement);
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!queueHadFocus) { return; }
+    queueHadFocus = false;
+    var a = document.activeElement;
+    var q = document.getElementById("queue");
+    if (q && (!a || a === document.body || !document.body.contains(a))) { q.focus({ preventScroll: true }); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("input[type=file][data-drop]").forEach(wireDrop);
   });
