@@ -61,7 +61,7 @@ type clockPlan struct {
 // planFor finds the schedule and targets of a request: those of the plan
 // of the license that covers it. Requests without one have no clocks.
 func (c conn) planFor(ctx context.Context, r desk.Request) (clockPlan, bool, error) {
-	if r.LicenseID == 0 || !(r.Covered || r.CoverageReason == licensing.ReasonOutsideHours) {
+	if !clocked(r) {
 		return clockPlan{}, false, nil
 	}
 	p, err := plans.scan(c.queryRow(ctx, `SELECT `+plans.cols+` FROM plans WHERE id = (SELECT plan_id FROM licenses WHERE id = ?)`, r.LicenseID))
@@ -72,6 +72,12 @@ func (c conn) planFor(ctx context.Context, r desk.Request) (clockPlan, bool, err
 		return clockPlan{}, false, err
 	}
 	return planSchedule(p, r.Priority, c.s.cal())
+}
+
+// clocked says whether a request's license gives it SLA clocks: it is
+// covered, or only outside the plan's hours.
+func clocked(r desk.Request) bool {
+	return r.LicenseID != 0 && (r.Covered || r.CoverageReason == licensing.ReasonOutsideHours)
 }
 
 func planSchedule(p licensing.Plan, priority string, cal *sla.Calendar) (clockPlan, bool, error) {

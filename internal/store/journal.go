@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tend/internal/auth"
+	"tend/internal/desk"
 )
 
 // Entry is one line of the append-only journal.
@@ -27,13 +28,19 @@ type Entry struct {
 // journal appends an entry in the caller's transaction, so a change and
 // its record are written together or not at all.
 func (c conn) journal(ctx context.Context, p auth.Principal, entity string, id, customerID int64, action string, before, after any, note string) error {
+	return c.journalOf(ctx, p, entity, id, customerID, nil, action, before, after, note)
+}
+
+// journalOf is journal for a request this transaction has in hand as it
+// now stands (known), which the notices then need not read back.
+func (c conn) journalOf(ctx context.Context, p auth.Principal, entity string, id, customerID int64, known *desk.Request, action string, before, after any, note string) error {
 	_, err := c.exec(ctx, `INSERT INTO journal (at, actor_id, actor_name, entity, entity_id, customer_id, action, before_json, after_json, note)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.s.Now(), nullID(p.AccountID), p.Name, entity, id, nullID(customerID), action, jsonOrNil(before), jsonOrNil(after), note)
 	if err == nil && entity == "request" {
 		// What happens to a request is also what its people are told:
 		// the notice is queued in the same transaction (mail.go).
-		err = c.queueNotices(ctx, p, id, action)
+		err = c.queueNoticesOf(ctx, p, id, known, action)
 	}
 	return err
 }

@@ -1514,6 +1514,13 @@ type noticeRecipient struct {
 // the same transaction, so an event and its notice exist together or not
 // at all.
 func (c conn) queueNotices(ctx context.Context, p auth.Principal, requestID int64, action string) error {
+	return c.queueNoticesOf(ctx, p, requestID, nil, action)
+}
+
+// queueNoticesOf queues the notices of an action on a request; known, when
+// not nil, is the request as this transaction left it (it is then not read
+// back: a registration has it in hand).
+func (c conn) queueNoticesOf(ctx context.Context, p auth.Principal, requestID int64, known *desk.Request, action string) error {
 	var kinds []string
 	toAssignee := false
 	switch action {
@@ -1543,8 +1550,11 @@ func (c conn) queueNotices(ctx context.Context, p auth.Principal, requestID int6
 	if len(kinds) == 0 {
 		return nil
 	}
-	r, err := c.loadRequest(ctx, requestID)
-	if err != nil {
+	var r desk.Request
+	var err error
+	if known != nil {
+		r = *known
+	} else if r, err = c.loadRequest(ctx, requestID); err != nil {
 		return err
 	}
 	if action == "registered" && !r.Covered && r.CustomerID != 0 && r.CoverageReason != "product_unknown" {

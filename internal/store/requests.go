@@ -303,17 +303,26 @@ func (c conn) checkRegistration(ctx context.Context, p auth.Principal, in desk.N
 	if in.CustomerID != 0 && in.ProductID == 0 {
 		// An e-mail that does not say which product: the desk sets it (mail.go).
 		cov = licensing.Coverage{Reason: "product_unknown", Message: "The product is not yet known; the support desk will set it."}
-	} else if in.CustomerID != 0 {
-		lics, err := c.licensesOf(ctx, in.CustomerID)
-		if err != nil {
+	}
+	var lics []licensing.License
+	if in.CustomerID != 0 && in.ProductID != 0 {
+		var err error
+		if lics, err = c.licensesOf(ctx, in.CustomerID); err != nil {
 			return registration{}, err
 		}
 		cov = licensing.Cover(lics, in.ProductID, in.Type, in.Priority, now, cal)
 	}
 	r := desk.Request{Type: in.Type, Priority: in.Priority, LicenseID: cov.LicenseID, Covered: cov.Covered, CoverageReason: cov.Reason}
-	cp, timed, err := c.planFor(ctx, r)
-	if err != nil {
-		return registration{}, err
+	// The license's plan was read with the licenses.
+	var cp clockPlan
+	var timed bool
+	for _, l := range lics {
+		if l.ID == r.LicenseID && l.Plan != nil && clocked(r) {
+			var err error
+			if cp, timed, err = planSchedule(*l.Plan, r.Priority, c.s.cal()); err != nil {
+				return registration{}, err
+			}
+		}
 	}
 	// The search terms of the text are made here, outside the write
 	// transaction: on SQLite every registration waits for the one writer.
@@ -387,7 +396,8 @@ func (c conn) writeRegistration(ctx context.Context, p auth.Principal, reg regis
 	}
 	registered := r
 	registered.SLADueAt = nil // the entry shows the request before its clocks
-	if err := c.journal(ctx, p, "request", r.ID, r.CustomerID, "registered", nil, registered, note); err != nil {
+	// The notices are made from the request in hand, not read back.
+	if err := c.journalOf(ctx, p, "request", r.ID, r.CustomerID, &r, "registered", nil, registered, note); err != nil {
 		return r, err
 	}
 	if !timed && reg.timed {
