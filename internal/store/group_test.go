@@ -14,14 +14,7 @@ import (
 // the others wrote is there.
 func TestGroupCommitKeepsEachCallersTransaction(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.w.Exec(`CREATE TABLE probe (n INTEGER PRIMARY KEY, note TEXT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
+	s := probeStore(t, `CREATE TABLE probe (n INTEGER PRIMARY KEY, note TEXT NOT NULL)`)
 	const callers = 300
 	errs := make([]error, callers)
 	var wg sync.WaitGroup
@@ -74,14 +67,7 @@ func TestGroupCommitKeepsEachCallersTransaction(t *testing.T) {
 // error and writes nothing; the group goes on for the others.
 func TestGroupCommitSkipsCancelledCallers(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.w.Exec(`CREATE TABLE probe (n INTEGER PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
+	s := probeStore(t, `CREATE TABLE probe (n INTEGER PRIMARY KEY)`)
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	hold := make(chan struct{})
@@ -131,4 +117,18 @@ func TestGroupCommitSkipsCancelledCallers(t *testing.T) {
 	if fmt.Sprint(got) != "[0 1 3]" || errs[0] != nil || errs[1] == nil || errs[2] != nil {
 		t.Fatalf("rows %v, errors %v", got, errs)
 	}
+}
+
+// probeStore opens an empty SQLite store with one table of the test's.
+func probeStore(t *testing.T, table string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.w.Exec(table); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
