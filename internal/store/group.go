@@ -31,8 +31,8 @@ const maxGroup = 32
 type writeGroup struct {
 	mu      sync.Mutex
 	pending []*groupItem
-	leading bool // a caller is writing groups now
-	commits atomic.Int64
+	leading bool         // a caller is writing groups now
+	groups  atomic.Int64 // groups written, for the tests
 }
 
 type groupItem struct {
@@ -97,7 +97,7 @@ func (s *Store) writeGroup(batch []*groupItem) {
 	if len(batch) == 1 {
 		it := batch[0]
 		it.err = s.soloTx(it.ctx, it.op, func(c conn) error { return runSafely(it.fn, c) })
-		s.group.commits.Add(1)
+		s.group.groups.Add(1)
 		return
 	}
 	// The transaction belongs to no one caller: it must not end with the
@@ -139,7 +139,7 @@ func (s *Store) writeGroup(batch []*groupItem) {
 			return
 		}
 	}
-	s.group.commits.Add(1)
+	s.group.groups.Add(1)
 	if err := tx.Commit(); err != nil {
 		for _, it := range batch {
 			if it.err == nil {

@@ -56,10 +56,10 @@ func TestGroupCommitKeepsEachCallersTransaction(t *testing.T) {
 			t.Errorf("caller %d should have written its two rows: err %v, rows %d", i, errs[i], rows)
 		}
 	}
-	if n := s.group.commits.Load(); n >= callers {
-		t.Errorf("%d callers took %d commits: nothing was grouped", callers, n)
+	if n := s.group.groups.Load(); n >= callers {
+		t.Errorf("%d callers took %d groups: nothing was grouped", callers, n)
 	} else {
-		t.Logf("%d callers, %d commits", callers, n)
+		t.Logf("%d callers, %d groups", callers, n)
 	}
 }
 

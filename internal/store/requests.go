@@ -317,12 +317,14 @@ func (c conn) checkRegistration(ctx context.Context, p auth.Principal, in desk.N
 	var cp clockPlan
 	var timed bool
 	for _, l := range lics {
-		if l.ID == r.LicenseID && l.Plan != nil && clocked(r) {
-			var err error
-			if cp, timed, err = planSchedule(*l.Plan, r.Priority, c.s.cal()); err != nil {
-				return registration{}, err
-			}
+		if l.ID != r.LicenseID || l.Plan == nil || !clocked(r) {
+			continue
 		}
+		var err error
+		if cp, timed, err = planSchedule(*l.Plan, r.Priority, c.s.cal()); err != nil {
+			return registration{}, err
+		}
+		break
 	}
 	// The search terms of the text are made here, outside the write
 	// transaction: on SQLite every registration waits for the one writer.
