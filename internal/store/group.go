@@ -146,7 +146,9 @@ func (s *Store) writeGroup(batch []*groupItem) {
 				it.err = s.fail(it.op, err)
 			}
 		}
+		return
 	}
+	s.checkpoints.committed()
 }
 
 // abortGroup rolls the group back and fails every caller not already
