@@ -20,3 +20,15 @@ func (s *Store) ForgetSearchIndex(ctx context.Context) error {
 		return err
 	})
 }
+
+// ExecForTest runs a statement on the write connection.
+func (s *Store) ExecForTest(ctx context.Context, q string) error {
+	_, err := s.w.ExecContext(ctx, q)
+	return err
+}
+
+// CountForTest gives the number a COUNT query returns.
+func (s *Store) CountForTest(ctx context.Context, q string, args ...any) (n int, err error) {
+	err = s.r.QueryRowContext(ctx, rebind(s.engine, q), args...).Scan(&n)
+	return n, err
+}

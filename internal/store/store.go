@@ -255,9 +255,16 @@ type conn struct {
 	// db is the pool of a transaction q, which keeps its queries prepared
 	// (stmtcache.go); nil for other transactions.
 	db *sql.DB
+	// rec, when set, records writes for one pipeline instead of running
+	// them (pipeline.go).
+	rec *[]recordedStmt
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if c.rec != nil {
+		*c.rec = append(*c.rec, recordedStmt{q: rebind(c.s.engine, q), args: utcArgs(args)})
+		return recordedResult{}, nil
+	}
 	if st := c.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, utcArgs(args)...)
 	}

@@ -1,0 +1,106 @@
+package store_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"tend/internal/apptest"
+	"tend/internal/demo"
+	"tend/internal/desk"
+	"tend/internal/sla"
+	"tend/internal/store"
+)
+
+// A registration writes its request, search terms, journal entry, notice
+// and clocks together or not at all, on PostgreSQL where they go in one
+// pipeline as on SQLite where they share a commit: a notice that cannot be
+// queued leaves none of the rest, and the next registration works.
+func TestRegistrationIsAllOrNothing(t *testing.T) {
+	for _, engine := range apptest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			now := time.Date(2026, 3, 2, 10, 0, 0, 0, sla.Moscow())
+			opts := store.Options{Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
+			failNotice := []string{`CREATE TRIGGER fail_notice BEFORE INSERT ON mail_outbox BEGIN SELECT RAISE(ABORT, 'notice refused'); END`}
+			dropTrigger := `DROP TRIGGER fail_notice`
+			if engine == "sqlite" {
+				opts.DataDir = t.TempDir()
+			} else {
+				opts.DSN = apptest.PostgresDSN(t)
+				failNotice = []string{
+					`CREATE FUNCTION fail_notice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'notice refused'; END $$`,
+					`CREATE TRIGGER fail_notice BEFORE INSERT ON mail_outbox FOR EACH ROW EXECUTE FUNCTION fail_notice()`,
+				}
+				dropTrigger = `DROP TRIGGER fail_notice ON mail_outbox`
+			}
+			ctx := context.Background()
+			st, err := store.Open(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if _, err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := demo.Load(ctx, st, nil, now); err != nil {
+				t.Fatal(err)
+			}
+			contact, err := st.AccountByLogin(ctx, "admin@alfa.example")
+			if err != nil {
+				t.Fatal(err)
+			}
+			lics, err := st.CustomerLicenses(ctx, contact.Principal(), contact.CustomerID)
+			if err != nil || len(lics) == 0 {
+				t.Fatalf("alfa's licenses: %v %v", lics, err)
+			}
+			in := desk.NewRequest{ProductID: lics[0].ProductID, Type: "fault", Priority: "normal",
+				Subject: "Never written", Description: "The notice for this one cannot be queued."}
+			count := func(q string, args ...any) int {
+				t.Helper()
+				n, err := st.CountForTest(ctx, q, args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			tables := []string{"requests", "journal", "mail_outbox", "request_clocks"}
+			before := map[string]int{}
+			for _, table := range tables {
+				before[table] = count(`SELECT COUNT(*) FROM ` + table)
+			}
+			for _, q := range failNotice {
+				if err := st.ExecForTest(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, _, err := st.RegisterRequest(ctx, contact.Principal(), in, "", sla.Default()); err == nil {
+				t.Fatal("registered although its notice could not be queued")
+			}
+			for _, table := range tables {
+				if n := count(`SELECT COUNT(*) FROM ` + table); n != before[table] {
+					t.Errorf("%s: %d rows after the failed registration, %d before", table, n, before[table])
+				}
+			}
+			if n := count(`SELECT COUNT(*) FROM requests WHERE subject = ?`, in.Subject); n != 0 {
+				t.Errorf("the failed registration's request is there (%d)", n)
+			}
+
+			if err := st.ExecForTest(ctx, dropTrigger); err != nil {
+				t.Fatal(err)
+			}
+			r, _, err := st.RegisterRequest(ctx, contact.Principal(), in, "", sla.Default())
+			if err != nil {
+				t.Fatalf("the next registration: %v", err)
+			}
+			for table, want := range map[string]int{"requests": 1, "mail_outbox": 1, "request_clocks": 1} {
+				if n := count(`SELECT COUNT(*) FROM `+table+` WHERE `+map[string]string{"requests": "id", "mail_outbox": "request_id", "request_clocks": "request_id"}[table]+` = ?`, r.ID); n < want {
+					t.Errorf("%s: %d rows of the registered request, want at least %d", table, n, want)
+				}
+			}
+			if n := count(`SELECT COUNT(*) FROM journal WHERE entity = 'request' AND entity_id = ? AND action = 'registered'`, r.ID); n != 1 {
+				t.Errorf("the registered request has %d registration entries, want 1", n)
+			}
+		})
+	}
+}
