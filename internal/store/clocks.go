@@ -192,39 +192,39 @@ func (c conn) setWaiting(ctx context.Context, requestID int64, waiting bool, now
 }
 
 func (c conn) clockRows(ctx context.Context, requestID int64) ([]clockRow, error) {
-	rows, err := c.query(ctx, `SELECT id, kind, seq, started_at, stopped_at, deadline, due_at, at_risk_at, state, at_risk_note, breach_note
-		FROM request_clocks WHERE request_id = ? ORDER BY id`, requestID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []clockRow
-	for rows.Next() {
+	err := c.readAll(ctx, clockRowsRead(requestID, &out))
+	return out, err
+}
+
+func clockRowsRead(requestID int64, out *[]clockRow) read {
+	return read{q: `SELECT id, kind, seq, started_at, stopped_at, deadline, due_at, at_risk_at, state, at_risk_note, breach_note
+		FROM request_clocks WHERE request_id = ? ORDER BY id`, args: []any{requestID}, each: func(row scanner) error {
 		var k clockRow
-		if err := rows.Scan(&k.id, &k.kind, &k.seq, &k.started, &k.stopped, &k.deadline, &k.due, &k.atRisk, &k.state, &k.atRiskNoted, &k.breachNoted); err != nil {
-			return nil, err
+		if err := row.Scan(&k.id, &k.kind, &k.seq, &k.started, &k.stopped, &k.deadline, &k.due, &k.atRisk, &k.state, &k.atRiskNoted, &k.breachNoted); err != nil {
+			return err
 		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+		*out = append(*out, k)
+		return nil
+	}}
 }
 
 func (c conn) pauses(ctx context.Context, requestID int64) ([]sla.Interval, error) {
-	rows, err := c.query(ctx, `SELECT from_at, to_at FROM request_pauses WHERE request_id = ? ORDER BY id`, requestID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []sla.Interval
-	for rows.Next() {
+	err := c.readAll(ctx, pausesRead(requestID, &out))
+	return out, err
+}
+
+func pausesRead(requestID int64, out *[]sla.Interval) read {
+	return read{q: `SELECT from_at, to_at FROM request_pauses WHERE request_id = ? ORDER BY id`, args: []any{requestID}, each: func(row scanner) error {
 		var from time.Time
 		var to sql.NullTime
-		if err := rows.Scan(&from, &to); err != nil {
-			return nil, err
+		if err := row.Scan(&from, &to); err != nil {
+			return err
 		}
-		out = append(out, sla.Interval{From: from, To: to.Time})
-	}
-	return out, rows.Err()
+		*out = append(*out, sla.Interval{From: from, To: to.Time})
+		return nil
+	}}
 }
 
 // evaluated is a clock worked out at one instant.
@@ -288,22 +288,49 @@ func (s *Store) RequestClocks(ctx context.Context, p auth.Principal, requestID i
 }
 
 func (s *Store) clocksOf(ctx context.Context, c conn, r desk.Request) ([]Clock, error) {
+	if !clocked(r) {
+		return []Clock{}, nil
+	}
+	var cr clockReads
+	if err := c.readAll(ctx, cr.reads(r)...); err != nil {
+		return []Clock{}, s.fail("request clocks", err)
+	}
+	out, err := cr.views(r, c.s.cal(), s.Now())
+	return out, s.failOrNil("request clocks", err)
+}
+
+// clockReads holds what a request's clocks are shown from: its plan, its
+// clocks and its pauses, read together (readAll).
+type clockReads struct {
+	plan    licensing.Plan
+	hasPlan bool
+	rows    []clockRow
+	pauses  []sla.Interval
+}
+
+// reads are the reads of a clocked request's plan, clocks and pauses.
+func (cr *clockReads) reads(r desk.Request) []read {
+	plan := read{q: `SELECT ` + plans.cols + ` FROM plans WHERE id = (SELECT plan_id FROM licenses WHERE id = ?)`, args: []any{r.LicenseID},
+		each: func(row scanner) (err error) {
+			cr.plan, err = plans.scan(row)
+			cr.hasPlan = err == nil
+			return err
+		}}
+	return []read{plan, clockRowsRead(r.ID, &cr.rows), pausesRead(r.ID, &cr.pauses)}
+}
+
+// views works the clocks read out at now.
+func (cr *clockReads) views(r desk.Request, cal *sla.Calendar, now time.Time) ([]Clock, error) {
 	out := []Clock{}
-	cp, ok, err := c.planFor(ctx, r)
+	if !cr.hasPlan {
+		return out, nil
+	}
+	cp, ok, err := planSchedule(cr.plan, r.Priority, cal)
 	if err != nil || !ok {
-		return out, s.failOrNil("request clocks", err)
+		return out, err
 	}
-	ks, err := c.clockRows(ctx, r.ID)
-	if err != nil {
-		return out, s.fail("request clocks", err)
-	}
-	ps, err := c.pauses(ctx, r.ID)
-	if err != nil {
-		return out, s.fail("request clocks", err)
-	}
-	now := s.Now()
-	for _, k := range ks {
-		ev := cp.evaluate(k, ps, now)
+	for _, k := range cr.rows {
+		ev := cp.evaluate(k, cr.pauses, now)
 		cl := Clock{Kind: k.kind, Seq: k.seq, Started: k.started, Target: ev.target.String(), Mode: cp.sched.Mode.String(),
 			Deadline: timePtr(k.deadline), Stopped: timePtr(k.stopped), Due: ev.view.Due.UTC(),
 			Left: ev.view.Left.String(), LeftSec: int64(ev.view.Left.Seconds()), State: ev.view.State.String()}

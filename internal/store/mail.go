@@ -1351,28 +1351,28 @@ func (s *Store) MailOfRequest(ctx context.Context, p auth.Principal, requestID i
 }
 
 func (c conn) notices(ctx context.Context, requestID int64, state string) ([]NoticeRecord, error) {
+	out := []NoticeRecord{}
+	err := c.readAll(ctx, noticesRead(requestID, state, &out))
+	return out, err
+}
+
+func noticesRead(requestID int64, state string, out *[]NoticeRecord) read {
 	q := `SELECT id, kind, to_addr, state, attempts, last_error, created_at, sent_at FROM mail_outbox WHERE request_id = ?`
 	args := []any{requestID}
 	if state != "" {
 		q += ` AND state = ?`
 		args = append(args, state)
 	}
-	rows, err := c.query(ctx, q+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []NoticeRecord{}
-	for rows.Next() {
+	return read{q: q + ` ORDER BY id`, args: args, each: func(row scanner) error {
 		var n NoticeRecord
 		var sent nullTime
-		if err := rows.Scan(&n.ID, &n.Kind, &n.To, &n.State, &n.Attempts, &n.LastError, &n.CreatedAt, &sent); err != nil {
-			return nil, err
+		if err := row.Scan(&n.ID, &n.Kind, &n.To, &n.State, &n.Attempts, &n.LastError, &n.CreatedAt, &sent); err != nil {
+			return err
 		}
 		n.SentAt = timePtr(sent)
-		out = append(out, n)
-	}
-	return out, rows.Err()
+		*out = append(*out, n)
+		return nil
+	}}
 }
 
 // mailFailures are the notices about a request that could not be sent, for

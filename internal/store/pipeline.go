@@ -60,3 +60,66 @@ func (s *Store) pipelined(ctx context.Context, op string, fn func(conn) error) e
 	}
 	return nil
 }
+
+// read is one query of a batch of reads, with what to do with each row.
+type read struct {
+	q    string
+	args []any
+	each func(scanner) error
+}
+
+// readAll runs independent reads. On PostgreSQL's read pool they go in one
+// pipeline, one round trip instead of one each, and, as one implicit
+// transaction, see one snapshot; elsewhere (SQLite, in-process; inside a
+// transaction) they run one after another.
+func (c conn) readAll(ctx context.Context, reads ...read) error {
+	if c.s.engine != Postgres || c.q != c.s.r || len(reads) < 2 {
+		for _, rd := range reads {
+			if err := c.readRows(ctx, rd); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, rd := range reads {
+		b.Queue(rebind(c.s.engine, rd.q), utcArgs(rd.args)...)
+	}
+	br := c.s.pool.SendBatch(ctx, b)
+	for _, rd := range reads {
+		rows, err := br.Query()
+		if err == nil {
+			err = eachRow(rows, rd.each)
+			rows.Close()
+		}
+		if err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
+// readRows runs one read on its own.
+func (c conn) readRows(ctx context.Context, rd read) error {
+	rows, err := c.query(ctx, rd.q, rd.args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return eachRow(rows, rd.each)
+}
+
+// eachRow hands every row to each.
+func eachRow(rows interface {
+	scanner
+	Next() bool
+	Err() error
+}, each func(scanner) error) error {
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

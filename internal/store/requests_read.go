@@ -69,68 +69,68 @@ func (s *Store) ViewRequest(ctx context.Context, p auth.Principal, id int64) (Re
 	if v.Allowed == nil {
 		v.Allowed = []desk.Action{}
 	}
-	if v.Comments, err = c.comments(ctx, id, p.IsCustomer()); err != nil {
-		return v, s.fail("view request", err)
-	}
-	if v.Proposals, err = c.proposals(ctx, id); err != nil {
-		return v, s.fail("view request", err)
-	}
-	if v.Attachments, err = c.attachments(ctx, id, p.IsCustomer()); err != nil {
-		return v, s.fail("view request", err)
-	}
-	if v.SLA, err = s.clocksOf(ctx, c, r); err != nil {
-		return v, err
+	// The page's parts are read together: on PostgreSQL in one round
+	// trip (pipeline.go).
+	reads := []read{commentsRead(id, p.IsCustomer(), &v.Comments), proposalsRead(id, &v.Proposals), attachmentsRead(id, p.IsCustomer(), &v.Attachments)}
+	var clocks clockReads
+	if clocked(r) {
+		reads = append(reads, clocks.reads(r)...)
 	}
 	if p.IsStaff() {
 		// Failed notices name their recipients, staff among them.
-		if v.MailFailures, err = c.mailFailures(ctx, id); err != nil {
-			return v, s.fail("view request", err)
-		}
+		v.MailFailures = []NoticeRecord{}
+		reads = append(reads, noticesRead(id, "failed", &v.MailFailures))
+	}
+	if err := c.readAll(ctx, reads...); err != nil {
+		return v, s.fail("view request", err)
+	}
+	if v.SLA, err = clocks.views(r, c.s.cal(), s.Now()); err != nil {
+		return v, s.fail("view request", err)
 	}
 	return v, nil
 }
 
 func (c conn) comments(ctx context.Context, requestID int64, publicOnly bool) ([]desk.Comment, error) {
+	out := []desk.Comment{}
+	err := c.readAll(ctx, commentsRead(requestID, publicOnly, &out))
+	return out, err
+}
+
+func commentsRead(requestID int64, publicOnly bool, out *[]desk.Comment) read {
 	q := `SELECT id, request_id, author_id, author_name, from_staff, internal, body, created_at FROM comments WHERE request_id = ?`
 	if publicOnly {
 		q += ` AND internal = FALSE`
 	}
-	rows, err := c.query(ctx, q+` ORDER BY id`, requestID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []desk.Comment{}
-	for rows.Next() {
+	return read{q: q + ` ORDER BY id`, args: []any{requestID}, each: func(row scanner) error {
 		var cm desk.Comment
 		var author nullInt
-		if err := rows.Scan(&cm.ID, &cm.RequestID, &author, &cm.AuthorName, &cm.FromStaff, &cm.Internal, &cm.Body, &cm.CreatedAt); err != nil {
-			return nil, err
+		if err := row.Scan(&cm.ID, &cm.RequestID, &author, &cm.AuthorName, &cm.FromStaff, &cm.Internal, &cm.Body, &cm.CreatedAt); err != nil {
+			return err
 		}
 		cm.AuthorID = author.Int64
-		out = append(out, cm)
-	}
-	return out, rows.Err()
+		*out = append(*out, cm)
+		return nil
+	}}
 }
 
 func (c conn) proposals(ctx context.Context, requestID int64) ([]desk.Proposal, error) {
-	rows, err := c.query(ctx, `SELECT id, request_id, version, scope, effort_hours, deadline, status, proposed_by, proposed_at, decided_by, decided_at, comment
-		FROM proposals WHERE request_id = ? ORDER BY version`, requestID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := []desk.Proposal{}
-	for rows.Next() {
+	err := c.readAll(ctx, proposalsRead(requestID, &out))
+	return out, err
+}
+
+func proposalsRead(requestID int64, out *[]desk.Proposal) read {
+	return read{q: `SELECT id, request_id, version, scope, effort_hours, deadline, status, proposed_by, proposed_at, decided_by, decided_at, comment
+		FROM proposals WHERE request_id = ? ORDER BY version`, args: []any{requestID}, each: func(row scanner) error {
 		var pr desk.Proposal
 		var decided nullTime
-		if err := rows.Scan(&pr.ID, &pr.RequestID, &pr.Version, &pr.Scope, &pr.EffortHours, &pr.Deadline, &pr.Status, &pr.ProposedBy, &pr.ProposedAt, &pr.DecidedBy, &decided, &pr.Comment); err != nil {
-			return nil, err
+		if err := row.Scan(&pr.ID, &pr.RequestID, &pr.Version, &pr.Scope, &pr.EffortHours, &pr.Deadline, &pr.Status, &pr.ProposedBy, &pr.ProposedAt, &pr.DecidedBy, &decided, &pr.Comment); err != nil {
+			return err
 		}
 		pr.DecidedAt = timePtr(decided)
-		out = append(out, pr)
-	}
-	return out, rows.Err()
+		*out = append(*out, pr)
+		return nil
+	}}
 }
 
 const attachmentCols = `id, request_id, comment_id, name, content_type, size, sha256, internal, uploaded_by, created_at, blob_key`
@@ -144,24 +144,24 @@ func scanAttachment(row scanner) (Attachment, error) {
 }
 
 func (c conn) attachments(ctx context.Context, requestID int64, publicOnly bool) ([]Attachment, error) {
+	out := []Attachment{}
+	err := c.readAll(ctx, attachmentsRead(requestID, publicOnly, &out))
+	return out, err
+}
+
+func attachmentsRead(requestID int64, publicOnly bool, out *[]Attachment) read {
 	q := `SELECT ` + attachmentCols + ` FROM attachments WHERE request_id = ?`
 	if publicOnly {
 		q += ` AND internal = FALSE`
 	}
-	rows, err := c.query(ctx, q+` ORDER BY id`, requestID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Attachment{}
-	for rows.Next() {
-		a, err := scanAttachment(rows)
+	return read{q: q + ` ORDER BY id`, args: []any{requestID}, each: func(row scanner) error {
+		a, err := scanAttachment(row)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		*out = append(*out, a)
+		return nil
+	}}
 }
 
 // RequestFilter narrows and orders a queue.
