@@ -163,6 +163,9 @@ func (f MailFlags) startMail(ctx context.Context, st *store.Store, files blob.St
 			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			srv.Shutdown(sctx)
+			// Shutdown closes only the listeners Serve has taken: if it
+			// ran before Serve began, Serve would accept forever.
+			ln.Close()
 			<-done
 		})
 		log.Info("mail: taking mail over SMTP", "addr", ln.Addr().String(), "domains", strings.Join(domainsOf(f), ","), "starttls", cert != nil)

@@ -139,6 +139,15 @@ func (c conn) mustExist(ctx context.Context, table string, id int64, field, what
 	return err
 }
 
+// existsRead reads whether a row of table has the id.
+func existsRead(table string, id int64, found *bool) read {
+	return read{q: `SELECT 1 FROM ` + table + ` WHERE id = ?`, args: []any{id}, each: func(row scanner) error {
+		*found = true
+		var one int
+		return row.Scan(&one)
+	}}
+}
+
 func (s *Store) failOrNil(op string, err error) error {
 	if err == nil {
 		return nil

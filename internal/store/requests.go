@@ -287,24 +287,53 @@ func (c conn) checkRegistration(ctx context.Context, p auth.Principal, in desk.N
 	if err := auth.Authorize(p, auth.Create, auth.Resource{Kind: auth.KindRequest, CustomerID: in.CustomerID, OwnerID: in.RequesterID}); err != nil {
 		return registration{}, err
 	}
+	// Everything the request refers to is read at once (on PostgreSQL in
+	// one round trip, pipeline.go), then checked in the order below.
+	var (
+		customerFound, productFound, requesterFound, instanceFound bool
+		reqName, reqPhone                                          string
+		reqCustomer                                                sql.NullInt64
+		instCustomer, instProduct                                  int64
+		lics                                                       []licensing.License
+		reads                                                      []read
+	)
 	if in.CustomerID != 0 {
-		if err := c.mustExist(ctx, "customers", in.CustomerID, "customer_id", "customer"); err != nil {
-			return registration{}, err
-		}
+		reads = append(reads, existsRead("customers", in.CustomerID, &customerFound))
+	}
+	if in.RequesterID != 0 {
+		reads = append(reads, read{q: `SELECT name, phone, customer_id FROM accounts WHERE id = ?`, args: []any{in.RequesterID}, each: func(row scanner) error {
+			requesterFound = true
+			return row.Scan(&reqName, &reqPhone, &reqCustomer)
+		}})
+	}
+	if in.ProductID != 0 {
+		reads = append(reads, existsRead("products", in.ProductID, &productFound))
+	}
+	if in.InstanceID != 0 {
+		reads = append(reads, read{q: `SELECT customer_id, product_id FROM instances WHERE id = ?`, args: []any{in.InstanceID}, each: func(row scanner) error {
+			instanceFound = true
+			return row.Scan(&instCustomer, &instProduct)
+		}})
+	}
+	if in.CustomerID != 0 && in.ProductID != 0 {
+		reads = append(reads, licensesRead(in.CustomerID, &lics))
+	}
+	if err := c.readAll(ctx, reads...); err != nil {
+		return registration{}, err
+	}
+	if in.CustomerID != 0 && !customerFound {
+		return registration{}, apperr.Field("customer_id", "there is no customer with id %d", in.CustomerID)
 	}
 	if in.RequesterID != 0 {
 		// The requester's own name and phone unless others are given.
-		var name, phone string
-		var cust sql.NullInt64
-		err := c.queryRow(ctx, `SELECT name, phone, customer_id FROM accounts WHERE id = ?`, in.RequesterID).Scan(&name, &phone, &cust)
-		if err != nil || cust.Int64 != in.CustomerID {
+		if !requesterFound || reqCustomer.Int64 != in.CustomerID {
 			return registration{}, apperr.Field("requester_id", "the requester must be a contact of the customer")
 		}
 		if in.RequesterName == "" {
-			in.RequesterName = name
+			in.RequesterName = reqName
 		}
 		if in.RequesterPhone == "" {
-			in.RequesterPhone = phone
+			in.RequesterPhone = reqPhone
 		}
 	}
 	if in.ProductID == 0 && in.CustomerID != 0 && in.Channel != desk.ChannelEmail {
@@ -313,29 +342,18 @@ func (c conn) checkRegistration(ctx context.Context, p auth.Principal, in desk.N
 	if err := in.Validate(); err != nil {
 		return registration{}, err
 	}
-	if in.ProductID != 0 {
-		if err := c.mustExist(ctx, "products", in.ProductID, "product_id", "product"); err != nil {
-			return registration{}, err
-		}
+	if in.ProductID != 0 && !productFound {
+		return registration{}, apperr.Field("product_id", "there is no product with id %d", in.ProductID)
 	}
-	if in.InstanceID != 0 {
-		var cust, prod int64
-		err := c.queryRow(ctx, `SELECT customer_id, product_id FROM instances WHERE id = ?`, in.InstanceID).Scan(&cust, &prod)
-		if err != nil || cust != in.CustomerID || prod != in.ProductID {
-			return registration{}, apperr.Field("instance_id", "the instance must be the customer's installation of this product")
-		}
+	if in.InstanceID != 0 && (!instanceFound || instCustomer != in.CustomerID || instProduct != in.ProductID) {
+		return registration{}, apperr.Field("instance_id", "the instance must be the customer's installation of this product")
 	}
 	cov := licensing.Coverage{Reason: "triage", Message: "Not yet linked to a customer; the support desk will sort it."}
 	if in.CustomerID != 0 && in.ProductID == 0 {
 		// An e-mail that does not say which product: the desk sets it (mail.go).
 		cov = licensing.Coverage{Reason: "product_unknown", Message: "The product is not yet known; the support desk will set it."}
 	}
-	var lics []licensing.License
 	if in.CustomerID != 0 && in.ProductID != 0 {
-		var err error
-		if lics, err = c.licensesOf(ctx, in.CustomerID); err != nil {
-			return registration{}, err
-		}
 		cov = licensing.Cover(lics, in.ProductID, in.Type, in.Priority, now, cal)
 	}
 	r := desk.Request{Type: in.Type, Priority: in.Priority, LicenseID: cov.LicenseID, Covered: cov.Covered, CoverageReason: cov.Reason}
@@ -458,37 +476,38 @@ func (c conn) writeRegistration(ctx context.Context, p auth.Principal, reg regis
 // licensesOf reads a customer's licenses with their plans, in the caller's
 // transaction.
 func (c conn) licensesOf(ctx context.Context, customerID int64) ([]licensing.License, error) {
-	// One query for the licenses and their plans (it was one per plan).
-	rows, err := c.query(ctx, `SELECT `+prefixed("l.", licenses.cols)+`, `+prefixed("p.", plans.cols)+`
-		FROM licenses l JOIN plans p ON p.id = l.plan_id WHERE l.customer_id = ? ORDER BY l.id`, customerID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []licensing.License
+	err := c.readAll(ctx, licensesRead(customerID, &out))
+	return out, err
+}
+
+// licensesRead reads a customer's licenses with their plans, in one query
+// (it was one per plan).
+func licensesRead(customerID int64, out *[]licensing.License) read {
 	planCache := map[int64]*licensing.Plan{}
-	for rows.Next() {
+	return read{q: `SELECT ` + prefixed("l.", licenses.cols) + `, ` + prefixed("p.", plans.cols) + `
+		FROM licenses l JOIN plans p ON p.id = l.plan_id WHERE l.customer_id = ? ORDER BY l.id`, args: []any{customerID}, each: func(row scanner) error {
 		var l licensing.License
 		var pl licensing.Plan
 		var ents, targets string
-		if err := rows.Scan(&l.ID, &l.CustomerID, &l.ProductID, &l.PlanID, &l.ValidFrom, &l.ValidTo, &ents, &l.Notes, &l.CreatedAt, &l.UpdatedAt,
+		if err := row.Scan(&l.ID, &l.CustomerID, &l.ProductID, &l.PlanID, &l.ValidFrom, &l.ValidTo, &ents, &l.Notes, &l.CreatedAt, &l.UpdatedAt,
 			&pl.ID, &pl.Name, &pl.WindowStart, &pl.WindowEnd, &pl.Zone, &pl.Emergency24x7, &targets, &pl.AtRiskPercent, &pl.CreatedAt, &pl.UpdatedAt); err != nil {
-			return nil, err
+			return err
 		}
 		if err := jsonText(ents, &l.Entitlements); err != nil {
-			return nil, err
+			return err
 		}
 		if cached, ok := planCache[pl.ID]; ok {
 			l.Plan = cached
 		} else {
 			var t planTargets
 			if err := jsonText(targets, &t); err != nil {
-				return nil, err
+				return err
 			}
 			pl.Emergency, pl.Normal = t.Emergency, t.Normal
 			l.Plan, planCache[pl.ID] = &pl, &pl
 		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+		*out = append(*out, l)
+		return nil
+	}}
 }
