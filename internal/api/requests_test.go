@@ -254,6 +254,10 @@ func TestCoverageAndRegistrationRules(t *testing.T) {
 		{"agent without requester name", agent, map[string]any{"customer_id": 2, "product_id": 1, "type": "fault", "subject": "s", "description": "d"}, "requester_name"},
 		{"agent with a bad phone", agent, map[string]any{"customer_id": 2, "product_id": 1, "type": "fault", "subject": "s", "description": "d", "requester_name": "Ivan", "requester_phone": "call me"}, "requester_phone"},
 		{"requester of another customer", agent, map[string]any{"customer_id": 2, "requester_id": 6, "product_id": 1, "type": "fault", "subject": "s", "description": "d"}, "requester_id"},
+		{"no such customer", agent, map[string]any{"customer_id": 99999, "product_id": 1, "type": "fault", "subject": "s", "description": "d", "requester_name": "Ivan"}, "customer_id"},
+		{"no such requester", agent, map[string]any{"customer_id": 2, "requester_id": 99999, "product_id": 1, "type": "fault", "subject": "s", "description": "d"}, "requester_id"},
+		{"no such product", beta, map[string]any{"product_id": 99999, "type": "fault", "subject": "s", "description": "d"}, "product_id"},
+		{"no such instance", beta, map[string]any{"product_id": 1, "instance_id": 99999, "type": "fault", "subject": "s", "description": "d"}, "instance_id"},
 	}
 	for _, tt := range tests {
 		resp := tt.c.Call("POST", "/api/v1/requests", tt.body)
