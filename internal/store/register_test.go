@@ -2,15 +2,11 @@ package store_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
-	"time"
 
 	"tend/internal/apptest"
-	"tend/internal/demo"
 	"tend/internal/desk"
 	"tend/internal/sla"
-	"tend/internal/store"
 )
 
 // A registration writes its request, search terms, journal entry, notice
@@ -20,14 +16,9 @@ import (
 func TestRegistrationIsAllOrNothing(t *testing.T) {
 	for _, engine := range apptest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
-			now := time.Date(2026, 3, 2, 10, 0, 0, 0, sla.Moscow())
-			opts := store.Options{Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
 			failNotice := []string{`CREATE TRIGGER fail_notice BEFORE INSERT ON mail_outbox BEGIN SELECT RAISE(ABORT, 'notice refused'); END`}
 			dropTrigger := `DROP TRIGGER fail_notice`
-			if engine == "sqlite" {
-				opts.DataDir = t.TempDir()
-			} else {
-				opts.DSN = apptest.PostgresDSN(t)
+			if engine == "postgres" {
 				failNotice = []string{
 					`CREATE FUNCTION fail_notice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'notice refused'; END $$`,
 					`CREATE TRIGGER fail_notice BEFORE INSERT ON mail_outbox FOR EACH ROW EXECUTE FUNCTION fail_notice()`,
@@ -35,17 +26,7 @@ func TestRegistrationIsAllOrNothing(t *testing.T) {
 				dropTrigger = `DROP TRIGGER fail_notice ON mail_outbox`
 			}
 			ctx := context.Background()
-			st, err := store.Open(ctx, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if _, err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := demo.Load(ctx, st, nil, now); err != nil {
-				t.Fatal(err)
-			}
+			st := apptest.NewApp(t, engine, apptest.Options{Demo: true}).Store
 			contact, err := st.AccountByLogin(ctx, "admin@alfa.example")
 			if err != nil {
 				t.Fatal(err)
