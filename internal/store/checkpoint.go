@@ -76,7 +76,7 @@ func (cp *checkpointer) loop() {
 			return
 		case <-cp.nudge:
 		}
-		if _, err := cp.checkpoint(context.Background()); err != nil {
+		if err := cp.checkpoint(context.Background()); err != nil {
 			// The writer's own threshold still bounds the log.
 			select {
 			case <-cp.stop:
@@ -92,15 +92,14 @@ func (cp *checkpointer) loop() {
 	}
 }
 
-// checkpoint copies what it can of the log into the database file and says
-// how many frames the log holds beyond what is copied.
-func (cp *checkpointer) checkpoint(ctx context.Context) (behind int, err error) {
+// checkpoint copies what it can of the log into the database file.
+func (cp *checkpointer) checkpoint(ctx context.Context) error {
 	var busy, logged, copied int
 	if err := cp.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied); err != nil {
-		return 0, fmt.Errorf("checkpoint: %w", err)
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	cp.runs.Add(1)
-	return logged - copied, nil
+	return nil
 }
 
 func (cp *checkpointer) close() error {

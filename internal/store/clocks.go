@@ -64,14 +64,22 @@ func (c conn) planFor(ctx context.Context, r desk.Request) (clockPlan, bool, err
 	if !clocked(r) {
 		return clockPlan{}, false, nil
 	}
-	p, err := plans.scan(c.queryRow(ctx, `SELECT `+plans.cols+` FROM plans WHERE id = (SELECT plan_id FROM licenses WHERE id = ?)`, r.LicenseID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return clockPlan{}, false, nil
-	}
-	if err != nil {
+	var p licensing.Plan
+	var found bool
+	if err := c.readAll(ctx, planRead(r.LicenseID, &p, &found)); err != nil || !found {
 		return clockPlan{}, false, err
 	}
 	return planSchedule(p, r.Priority, c.s.cal())
+}
+
+// planRead reads the plan of a license.
+func planRead(licenseID int64, out *licensing.Plan, found *bool) read {
+	return read{q: `SELECT ` + plans.cols + ` FROM plans WHERE id = (SELECT plan_id FROM licenses WHERE id = ?)`, args: []any{licenseID},
+		each: func(row scanner) (err error) {
+			*out, err = plans.scan(row)
+			*found = err == nil
+			return err
+		}}
 }
 
 // clocked says whether a request's license gives it SLA clocks: it is
@@ -310,13 +318,7 @@ type clockReads struct {
 
 // reads are the reads of a clocked request's plan, clocks and pauses.
 func (cr *clockReads) reads(r desk.Request) []read {
-	plan := read{q: `SELECT ` + plans.cols + ` FROM plans WHERE id = (SELECT plan_id FROM licenses WHERE id = ?)`, args: []any{r.LicenseID},
-		each: func(row scanner) (err error) {
-			cr.plan, err = plans.scan(row)
-			cr.hasPlan = err == nil
-			return err
-		}}
-	return []read{plan, clockRowsRead(r.ID, &cr.rows), pausesRead(r.ID, &cr.pauses)}
+	return []read{planRead(r.LicenseID, &cr.plan, &cr.hasPlan), clockRowsRead(r.ID, &cr.rows), pausesRead(r.ID, &cr.pauses)}
 }
 
 // views works the clocks read out at now.

@@ -1375,12 +1375,6 @@ func noticesRead(requestID int64, state string, out *[]NoticeRecord) read {
 	}}
 }
 
-// mailFailures are the notices about a request that could not be sent, for
-// the request's page.
-func (c conn) mailFailures(ctx context.Context, requestID int64) ([]NoticeRecord, error) {
-	return c.notices(ctx, requestID, "failed")
-}
-
 // MailOriginal finds a message whose original the caller may download:
 // one on a request they may read that mailAccess shows them; a message
 // that became nothing (noise, rejected) only staff.

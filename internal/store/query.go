@@ -131,12 +131,16 @@ func notFound(err error, what string) error {
 
 // mustExist checks a reference given in input, naming the field if it is dangling.
 func (c conn) mustExist(ctx context.Context, table string, id int64, field, what string) error {
-	var one int
-	err := c.queryRow(ctx, `SELECT 1 FROM `+table+` WHERE id = ?`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return apperr.Field(field, "there is no %s with id %d", what, id)
+	var found bool
+	if err := c.readAll(ctx, existsRead(table, id, &found)); err != nil || found {
+		return err
 	}
-	return err
+	return noSuch(field, what, id)
+}
+
+// noSuch is the error for a reference in input that is dangling.
+func noSuch(field, what string, id int64) error {
+	return apperr.Field(field, "there is no %s with id %d", what, id)
 }
 
 // existsRead reads whether a row of table has the id.

@@ -74,9 +74,13 @@ func TestRegistrationIsAllOrNothing(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the next registration: %v", err)
 			}
-			for table, want := range map[string]int{"requests": 1, "mail_outbox": 1, "request_clocks": 1} {
-				if n := count(`SELECT COUNT(*) FROM `+table+` WHERE `+map[string]string{"requests": "id", "mail_outbox": "request_id", "request_clocks": "request_id"}[table]+` = ?`, r.ID); n < want {
-					t.Errorf("%s: %d rows of the registered request, want at least %d", table, n, want)
+			for _, q := range []string{
+				`SELECT COUNT(*) FROM requests WHERE id = ?`,
+				`SELECT COUNT(*) FROM mail_outbox WHERE request_id = ?`,
+				`SELECT COUNT(*) FROM request_clocks WHERE request_id = ?`,
+			} {
+				if n := count(q, r.ID); n < 1 {
+					t.Errorf("%s: %d rows of the registered request, want at least 1", q, n)
 				}
 			}
 			if n := count(`SELECT COUNT(*) FROM journal WHERE entity = 'request' AND entity_id = ? AND action = 'registered'`, r.ID); n != 1 {

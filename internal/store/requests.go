@@ -252,10 +252,13 @@ type registration struct {
 // pipeline (pipeline.go): they read nothing they wrote unless clocks other
 // than starting ones are applied, which reads the request back.
 func (reg registration) pipelinable() bool {
-	if !reg.timed {
-		return true
-	}
-	for _, op := range desk.ClocksAtRegistration(reg.in.Type) {
+	return !reg.timed || onlyStarts(desk.ClocksAtRegistration(reg.in.Type))
+}
+
+// onlyStarts says whether the clock operations only start clocks, which
+// registration writes itself; anything else is left to applyClocks.
+func onlyStarts(ops []desk.ClockOp) bool {
+	for _, op := range ops {
 		if op.Op != desk.ClockStart {
 			return false
 		}
@@ -322,7 +325,7 @@ func (c conn) checkRegistration(ctx context.Context, p auth.Principal, in desk.N
 		return registration{}, err
 	}
 	if in.CustomerID != 0 && !customerFound {
-		return registration{}, apperr.Field("customer_id", "there is no customer with id %d", in.CustomerID)
+		return registration{}, noSuch("customer_id", "customer", in.CustomerID)
 	}
 	if in.RequesterID != 0 {
 		// The requester's own name and phone unless others are given.
@@ -343,7 +346,7 @@ func (c conn) checkRegistration(ctx context.Context, p auth.Principal, in desk.N
 		return registration{}, err
 	}
 	if in.ProductID != 0 && !productFound {
-		return registration{}, apperr.Field("product_id", "there is no product with id %d", in.ProductID)
+		return registration{}, noSuch("product_id", "product", in.ProductID)
 	}
 	if in.InstanceID != 0 && (!instanceFound || instCustomer != in.CustomerID || instProduct != in.ProductID) {
 		return registration{}, apperr.Field("instance_id", "the instance must be the customer's installation of this product")
@@ -402,14 +405,8 @@ func (c conn) writeRegistration(ctx context.Context, p auth.Principal, reg regis
 	// registration is the desk's busiest write, and this is one insert
 	// instead of a dozen statements (issue 7).
 	ops := desk.ClocksAtRegistration(r.Type)
-	cp, timed := reg.cp, reg.timed
+	cp, timed := reg.cp, reg.timed && onlyStarts(ops)
 	var started []evaluated
-	for _, op := range ops {
-		if op.Op != desk.ClockStart {
-			timed = false // not only starts: leave it to applyClocks
-			break
-		}
-	}
 	if timed {
 		for _, op := range ops {
 			if cp.target(op.Kind) <= 0 {

@@ -90,12 +90,6 @@ func (s *Store) ViewRequest(ctx context.Context, p auth.Principal, id int64) (Re
 	return v, nil
 }
 
-func (c conn) comments(ctx context.Context, requestID int64, publicOnly bool) ([]desk.Comment, error) {
-	out := []desk.Comment{}
-	err := c.readAll(ctx, commentsRead(requestID, publicOnly, &out))
-	return out, err
-}
-
 func commentsRead(requestID int64, publicOnly bool, out *[]desk.Comment) read {
 	q := `SELECT id, request_id, author_id, author_name, from_staff, internal, body, created_at FROM comments WHERE request_id = ?`
 	if publicOnly {
@@ -141,12 +135,6 @@ func scanAttachment(row scanner) (Attachment, error) {
 	err := row.Scan(&a.ID, &a.RequestID, &comment, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &a.Internal, &by, &a.CreatedAt, &a.BlobKey)
 	a.CommentID, a.UploadedBy = comment.Int64, by.Int64
 	return a, err
-}
-
-func (c conn) attachments(ctx context.Context, requestID int64, publicOnly bool) ([]Attachment, error) {
-	out := []Attachment{}
-	err := c.readAll(ctx, attachmentsRead(requestID, publicOnly, &out))
-	return out, err
 }
 
 func attachmentsRead(requestID int64, publicOnly bool, out *[]Attachment) read {
