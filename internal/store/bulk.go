@@ -91,20 +91,11 @@ func (s *Store) NewBulk(ctx context.Context) (*Bulk, error) {
 			return nil, s.fail("bulk load", err)
 		}
 	}
-	rows, err := c.query(ctx, `SELECT year, last FROM request_counters`)
+	last, err := c.lastNumbers(ctx)
 	if err != nil {
 		return nil, s.fail("bulk load", err)
 	}
-	for rows.Next() {
-		var y int
-		var last int64
-		if err := rows.Scan(&y, &last); err != nil {
-			rows.Close()
-			return nil, s.fail("bulk load", err)
-		}
-		b.last[y] = last
-	}
-	rows.Close()
+	b.last = last
 	return b, b.loadPlans(ctx)
 }
 
@@ -464,16 +455,7 @@ func (b *Bulk) plan(ctx context.Context, r desk.Request) (clockPlan, bool, error
 // counts read only an index) are what autovacuum keeps on a database in
 // use, and a fresh load has neither.
 func (b *Bulk) Finish(ctx context.Context) error {
-	err := b.s.tx(ctx, "bulk load", func(c conn) error {
-		for y, last := range b.last {
-			if _, err := c.exec(ctx, `INSERT INTO request_counters (year, last) VALUES (?, ?)
-				ON CONFLICT (year) DO UPDATE SET last = excluded.last`, y, last); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := b.s.setLastNumbers(ctx, b.last); err != nil {
 		return err
 	}
 	if b.s.engine == SQLite {

@@ -18,8 +18,12 @@ func TestGroupCommitKeepsEachCallersTransaction(t *testing.T) {
 	const callers = 300
 	errs := make([]error, callers)
 	var wg sync.WaitGroup
+	// The callers start together, as a burst of requests would: spawned
+	// one by one on a busy machine, each could finish before the next began.
+	start := make(chan struct{})
 	for i := range callers {
 		wg.Go(func() {
+			<-start
 			errs[i] = s.tx(ctx, "probe", func(c conn) error {
 				if _, err := c.exec(ctx, `INSERT INTO probe (n, note) VALUES (?, ?)`, i, "first"); err != nil {
 					return err
@@ -42,6 +46,7 @@ func TestGroupCommitKeepsEachCallersTransaction(t *testing.T) {
 			})
 		})
 	}
+	close(start)
 	wg.Wait()
 	for i := range callers {
 		fails := i%17 == 0 || i%5 == 0 || i%7 == 0

@@ -497,6 +497,9 @@ const (
 // crash or a second replica never takes a message twice. Every message
 // gets a journal entry.
 func (s *Store) DeliverMail(ctx context.Context, in InboundMail, lim MailLimits) (MailResult, error) {
+	if err := s.ensureNumbers(ctx, s.Now()); err != nil { // a message may become a request
+		return MailResult{}, err
+	}
 	if in.Taken {
 		return s.deliverAgain(ctx, in, lim)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -61,45 +60,6 @@ func (c conn) requestFor(ctx context.Context, p auth.Principal, id int64) (desk.
 		return desk.Request{}, err
 	}
 	return r, nil
-}
-
-// numberZone is where a registration's year is counted: the vendor's.
-var numberZone = sla.Moscow
-
-// nextNumber takes the next registration number of the year. The counter
-// row is locked by the update until the transaction ends, so concurrent
-// registrations on PostgreSQL queue here and SQLite has one writer anyway:
-// numbers are unique, increase, and are never handed out twice.
-func (c conn) nextNumber(ctx context.Context, now time.Time) (string, error) {
-	year := now.In(numberZone()).Year()
-	var last int64
-	err := c.queryRow(ctx, `INSERT INTO request_counters (year, last) VALUES (?, 1)
-		ON CONFLICT (year) DO UPDATE SET last = request_counters.last + 1 RETURNING last`, year).Scan(&last)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("REQ-%d-%06d", year, last), nil
-}
-
-// numberAndID takes the next registration number and, on PostgreSQL, the
-// request's id from its sequence in the same statement, under the counter
-// row's lock: ids and numbers then increase together however the
-// transactions that register interleave. On SQLite, whose one writer
-// orders them anyway, the insert gives the id (0 here).
-func (c conn) numberAndID(ctx context.Context, now time.Time) (string, int64, error) {
-	if c.s.engine != Postgres {
-		n, err := c.nextNumber(ctx, now)
-		return n, 0, err
-	}
-	year := now.In(numberZone()).Year()
-	var last, id int64
-	err := c.queryRow(ctx, `INSERT INTO request_counters (year, last) VALUES (?, 1)
-		ON CONFLICT (year) DO UPDATE SET last = request_counters.last + 1
-		RETURNING last, nextval(pg_get_serial_sequence('requests', 'id'))`, year).Scan(&last, &id)
-	if err != nil {
-		return "", 0, err
-	}
-	return fmt.Sprintf("REQ-%d-%06d", year, last), id, nil
 }
 
 // Idempotency: a key and the id of what its first call created are written
@@ -181,35 +141,45 @@ func (s *Store) withKey(ctx context.Context, p auth.Principal, op, key, fp strin
 func (s *Store) RegisterRequest(ctx context.Context, p auth.Principal, in desk.NewRequest, idemKey string, cal *sla.Calendar) (desk.Request, bool, error) {
 	fp := fingerprint(in)
 	var out desk.Request
-	reg, err := s.read().checkRegistration(ctx, p, in, cal)
-	if err != nil {
-		return desk.Request{}, false, s.failOrNil("register request", err)
+	now := s.Now().Truncate(time.Microsecond)
+	if err := s.ensureNumbers(ctx, now); err != nil {
+		return desk.Request{}, false, err
 	}
 	if s.engine == Postgres && idemKey == "" {
-		// On PostgreSQL the number (and the id with it) is taken in a
-		// statement of its own, committed at once: taken in the
-		// registration's transaction, the counter row stayed locked until
-		// that committed, and every registration waited for the one before
-		// it (issue 7: 680/s on two cores). A registration that fails after
-		// this leaves its number unused: numbers stay unique and increase
-		// with the ids, with a rare gap. A call that may be retried (an
-		// Idempotency-Key) takes its number in its transaction, so a replay
-		// never uses one up. SQLite has one writer anyway.
-		reg.now = s.Now().Truncate(time.Microsecond)
-		if reg.number, reg.id, err = (conn{q: s.w, s: s}).numberAndID(ctx, reg.now); err != nil {
-			return desk.Request{}, false, s.fail("register request", err)
+		// On PostgreSQL the number and the id are taken from their
+		// sequences in the round trip that reads what the request refers
+		// to (numbers.go), and the writes go in one pipeline, one
+		// transaction: no lock is held from one round trip to the next
+		// (issue 7). A call that may be retried (an Idempotency-Key) takes
+		// its number in its transaction.
+		var number string
+		var id int64
+		reg, err := s.read().checkRegistration(ctx, p, in, cal, numberAndIDReads(now, &number, &id)...)
+		if err != nil {
+			return desk.Request{}, false, s.failOrNil("register request", err)
 		}
+		reg.number, reg.id, reg.now = number, id, now
 		if reg.pipelinable() {
-			err := s.pipelined(ctx, "register request", func(c conn) error {
+			err = s.pipelined(ctx, "register request", func(c conn) error {
 				var err error
 				out, err = c.writeRegistration(ctx, p, reg)
 				return err
 			})
-			if err != nil {
-				return desk.Request{}, false, err
-			}
-			return out, false, nil
+		} else {
+			err = s.tx(ctx, "register request", func(c conn) error {
+				var err error
+				out, err = c.writeRegistration(ctx, p, reg)
+				return err
+			})
 		}
+		if err != nil {
+			return desk.Request{}, false, err
+		}
+		return out, false, nil
+	}
+	reg, err := s.read().checkRegistration(ctx, p, in, cal)
+	if err != nil {
+		return desk.Request{}, false, s.failOrNil("register request", err)
 	}
 	id, replay, err := s.withKey(ctx, p, "register request", idemKey, fp, func(c conn) (int64, error) {
 		r, err := c.writeRegistration(ctx, p, reg)
@@ -268,7 +238,10 @@ func onlyStarts(ops []desk.ClockOp) bool {
 
 // checkRegistration settles who registers for whom and checks everything
 // the request refers to; it only reads.
-func (c conn) checkRegistration(ctx context.Context, p auth.Principal, in desk.NewRequest, cal *sla.Calendar) (registration, error) {
+//
+// extra reads go in the same batch once the caller's rights are settled
+// (RegisterRequest takes the number there).
+func (c conn) checkRegistration(ctx context.Context, p auth.Principal, in desk.NewRequest, cal *sla.Calendar, extra ...read) (registration, error) {
 	now := c.s.Now()
 	if p.IsCustomer() {
 		if in.CustomerID != 0 && in.CustomerID != p.CustomerID {
@@ -321,7 +294,7 @@ func (c conn) checkRegistration(ctx context.Context, p auth.Principal, in desk.N
 	if in.CustomerID != 0 && in.ProductID != 0 {
 		reads = append(reads, licensesRead(in.CustomerID, &lics))
 	}
-	if err := c.readAll(ctx, reads...); err != nil {
+	if err := c.readAll(ctx, append(reads, extra...)...); err != nil {
 		return registration{}, err
 	}
 	if in.CustomerID != 0 && !customerFound {

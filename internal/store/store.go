@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,9 @@ type Store struct {
 	// sealer seals mailbox passwords and the reply-address key; nil until
 	// UseSecretKey (mail_secrets.go).
 	sealer atomic.Pointer[sealer]
+	// numberYears are the years whose number sequences are known to
+	// exist on PostgreSQL (numbers.go).
+	numberYears sync.Map
 }
 
 // Options configure Open.
