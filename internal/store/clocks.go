@@ -74,7 +74,17 @@ func (c conn) planFor(ctx context.Context, r desk.Request) (clockPlan, bool, err
 
 // planRead reads the plan of a license.
 func planRead(licenseID int64, out *licensing.Plan, found *bool) read {
-	return read{q: `SELECT ` + plans.cols + ` FROM plans WHERE id = (SELECT plan_id FROM licenses WHERE id = ?)`, args: []any{licenseID},
+	return planReadWhere(`(SELECT plan_id FROM licenses WHERE id = ?)`, licenseID, out, found)
+}
+
+// requestPlanRead reads the plan of a request's license, by the request's
+// id alone, so that it can be read with the request.
+func requestPlanRead(requestID int64, out *licensing.Plan, found *bool) read {
+	return planReadWhere(`(SELECT l.plan_id FROM requests r JOIN licenses l ON l.id = r.license_id WHERE r.id = ?)`, requestID, out, found)
+}
+
+func planReadWhere(planID string, arg int64, out *licensing.Plan, found *bool) read {
+	return read{q: `SELECT ` + plans.cols + ` FROM plans WHERE id = ` + planID, args: []any{arg},
 		each: func(row scanner) (err error) {
 			*out, err = plans.scan(row)
 			*found = err == nil
@@ -300,7 +310,7 @@ func (s *Store) clocksOf(ctx context.Context, c conn, r desk.Request) ([]Clock, 
 		return []Clock{}, nil
 	}
 	var cr clockReads
-	if err := c.readAll(ctx, cr.reads(r)...); err != nil {
+	if err := c.readAll(ctx, cr.reads(r.ID)...); err != nil {
 		return []Clock{}, s.fail("request clocks", err)
 	}
 	out, err := cr.views(r, c.s.cal(), s.Now())
@@ -316,15 +326,17 @@ type clockReads struct {
 	pauses  []sla.Interval
 }
 
-// reads are the reads of a clocked request's plan, clocks and pauses.
-func (cr *clockReads) reads(r desk.Request) []read {
-	return []read{planRead(r.LicenseID, &cr.plan, &cr.hasPlan), clockRowsRead(r.ID, &cr.rows), pausesRead(r.ID, &cr.pauses)}
+// reads are the reads of a request's plan, clocks and pauses, by its id
+// alone: they can go in the batch that reads the request.
+func (cr *clockReads) reads(requestID int64) []read {
+	return []read{requestPlanRead(requestID, &cr.plan, &cr.hasPlan), clockRowsRead(requestID, &cr.rows), pausesRead(requestID, &cr.pauses)}
 }
 
-// views works the clocks read out at now.
+// views works the clocks read out at now; a request that is not clocked
+// has none.
 func (cr *clockReads) views(r desk.Request, cal *sla.Calendar, now time.Time) ([]Clock, error) {
 	out := []Clock{}
-	if !cr.hasPlan {
+	if !cr.hasPlan || !clocked(r) {
 		return out, nil
 	}
 	cp, ok, err := planSchedule(cr.plan, r.Priority, cal)

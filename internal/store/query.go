@@ -82,6 +82,17 @@ type List[T any] struct {
 
 // listPage runs one page of a filtered list ordered by id, and its count.
 func listPage[T any](ctx context.Context, s *Store, op, table, cols string, w where, pg Page, scan func(interface{ Scan(...any) error }) (T, error), idOf func(T) int64) (List[T], error) {
+	return guardedListPage(ctx, s, op, table, cols, w, pg, scan, idOf, guard{})
+}
+
+// guard is what a list reads in its page's round trip and must check
+// before the page is returned (the request whose journal it is).
+type guard struct {
+	reads []read
+	check func() error
+}
+
+func guardedListPage[T any](ctx context.Context, s *Store, op, table, cols string, w where, pg Page, scan func(interface{ Scan(...any) error }) (T, error), idOf func(T) int64, g guard) (List[T], error) {
 	c := s.read()
 	out := List[T]{Items: []T{}}
 	counted := w // the count is of the whole list, not from the cursor on
@@ -89,22 +100,19 @@ func listPage[T any](ctx context.Context, s *Store, op, table, cols string, w wh
 		w.add("id > ?", pg.After)
 	}
 	limit := pg.limit()
-	rows, err := c.query(ctx, `SELECT `+cols+` FROM `+table+w.sql()+` ORDER BY id LIMIT ?`, append(w.args, limit+1)...)
-	if err != nil {
-		return out, s.fail(op, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return out, s.fail(op, err)
-		}
+	page := read{q: `SELECT ` + cols + ` FROM ` + table + w.sql() + ` ORDER BY id LIMIT ?`, args: append(w.args, limit+1), each: func(row scanner) error {
+		v, err := scan(row)
 		out.Items = append(out.Items, v)
+		return err
+	}}
+	if err := c.readAll(ctx, append(g.reads, page)...); err != nil {
+		return List[T]{}, s.fail(op, err)
 	}
-	if err := rows.Err(); err != nil {
-		return out, s.fail(op, err)
+	if g.check != nil {
+		if err := g.check(); err != nil {
+			return List[T]{}, s.failOrNil(op, err)
+		}
 	}
-	rows.Close()
 	if len(out.Items) > limit {
 		out.Items = out.Items[:limit]
 		out.Next = idOf(out.Items[limit-1])

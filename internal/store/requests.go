@@ -53,13 +53,42 @@ func (c conn) requestFor(ctx context.Context, p auth.Principal, id int64) (desk.
 	if err != nil {
 		return r, err
 	}
+	return r, mayRead(p, r)
+}
+
+// mayRead decides whether p may read r; another customer's request is
+// "not found".
+func mayRead(p auth.Principal, r desk.Request) error {
 	if err := auth.Authorize(p, auth.Read, requestResource(r)); err != nil {
 		if apperr.Is(err, apperr.Forbidden) {
-			return desk.Request{}, apperr.New(apperr.NotFound, "no such request")
+			return apperr.New(apperr.NotFound, "no such request")
 		}
-		return desk.Request{}, err
+		return err
 	}
-	return r, nil
+	return nil
+}
+
+// readableRequest reads a request in a batch of reads (pipeline.go) with
+// what the caller wants of it: what the others read is used only once
+// check has passed, which decides as requestFor does.
+type readableRequest struct {
+	r     desk.Request
+	found bool
+}
+
+func (rr *readableRequest) read(id int64) read {
+	return read{q: `SELECT ` + requestCols + ` FROM requests WHERE id = ?`, args: []any{id}, each: func(row scanner) (err error) {
+		rr.r, err = scanRequest(row)
+		rr.found = err == nil
+		return err
+	}}
+}
+
+func (rr *readableRequest) check(p auth.Principal) error {
+	if !rr.found {
+		return apperr.New(apperr.NotFound, "no such request")
+	}
+	return mayRead(p, rr.r)
 }
 
 // Idempotency: a key and the id of what its first call created are written

@@ -58,32 +58,34 @@ func (s *Store) GetRequest(ctx context.Context, p auth.Principal, id int64) (des
 // the actions the caller may take. Customers do not see internal notes.
 func (s *Store) ViewRequest(ctx context.Context, p auth.Principal, id int64) (RequestView, error) {
 	c := s.read()
-	r, err := c.requestFor(ctx, p, id)
-	if err != nil {
-		return RequestView{}, s.failOrNil("view request", err)
-	}
-	v := RequestView{Request: r, Comments: []desk.Comment{}, Proposals: []desk.Proposal{}, Attachments: []Attachment{}}
-	if p.Scope != auth.ScopeRead {
-		v.Allowed = desk.Allowed(r.WorkflowSubject(), ActorOf(p, r))
-	}
-	if v.Allowed == nil {
-		v.Allowed = []desk.Action{}
-	}
-	// The page's parts are read together: on PostgreSQL in one round
-	// trip (pipeline.go).
-	reads := []read{commentsRead(id, p.IsCustomer(), &v.Comments), proposalsRead(id, &v.Proposals), attachmentsRead(id, p.IsCustomer(), &v.Attachments)}
+	// The request and its page's parts are read together (on PostgreSQL
+	// in one round trip, pipeline.go); the parts are used once the caller
+	// may read the request.
+	v := RequestView{Comments: []desk.Comment{}, Proposals: []desk.Proposal{}, Attachments: []Attachment{}}
+	var rr readableRequest
 	var clocks clockReads
-	if clocked(r) {
-		reads = append(reads, clocks.reads(r)...)
-	}
+	reads := []read{rr.read(id), commentsRead(id, p.IsCustomer(), &v.Comments), proposalsRead(id, &v.Proposals), attachmentsRead(id, p.IsCustomer(), &v.Attachments)}
+	reads = append(reads, clocks.reads(id)...)
 	if p.IsStaff() {
 		// Failed notices name their recipients, staff among them.
 		v.MailFailures = []NoticeRecord{}
 		reads = append(reads, noticesRead(id, "failed", &v.MailFailures))
 	}
 	if err := c.readAll(ctx, reads...); err != nil {
-		return v, s.fail("view request", err)
+		return RequestView{}, s.fail("view request", err)
 	}
+	if err := rr.check(p); err != nil {
+		return RequestView{}, s.failOrNil("view request", err)
+	}
+	r := rr.r
+	v.Request = r
+	if p.Scope != auth.ScopeRead {
+		v.Allowed = desk.Allowed(r.WorkflowSubject(), ActorOf(p, r))
+	}
+	if v.Allowed == nil {
+		v.Allowed = []desk.Action{}
+	}
+	var err error
 	if v.SLA, err = clocks.views(r, c.s.cal(), s.Now()); err != nil {
 		return v, s.fail("view request", err)
 	}
@@ -377,9 +379,6 @@ func anySlice[T any](v []T) []any {
 
 // RequestJournal lists a request's journal, oldest first.
 func (s *Store) RequestJournal(ctx context.Context, p auth.Principal, id int64, pg Page) (List[Entry], error) {
-	if _, err := s.read().requestFor(ctx, p, id); err != nil {
-		return List[Entry]{}, s.failOrNil("request journal", err)
-	}
 	var w where
 	w.add("entity = ?", "request")
 	w.add("entity_id = ?", id)
@@ -391,7 +390,10 @@ func (s *Store) RequestJournal(ctx context.Context, p auth.Principal, id int64, 
 		// the customer.
 		w.add("(action <> ? OR customer_id = ?)", "mail_failed", p.CustomerID)
 	}
-	return listPage(ctx, s, "request journal", "journal",
+	// The request is read with the page, one round trip on PostgreSQL.
+	var rr readableRequest
+	return guardedListPage(ctx, s, "request journal", "journal",
 		`id, at, actor_id, actor_name, entity, entity_id, customer_id, action, before_json, after_json, note`,
-		w, pg, scanEntry, func(e Entry) int64 { return e.ID })
+		w, pg, scanEntry, func(e Entry) int64 { return e.ID },
+		guard{reads: []read{rr.read(id)}, check: func() error { return rr.check(p) }})
 }
