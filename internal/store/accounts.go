@@ -119,6 +119,7 @@ func (s *Store) ListAccounts(ctx context.Context, p auth.Principal, f AccountFil
 // change may not move a contact to another customer or between staff and
 // contacts; role changes need the right to the resulting account too.
 func (s *Store) UpdateAccount(ctx context.Context, p auth.Principal, id int64, change func(*auth.Account) error) (auth.Account, error) {
+	defer s.tokens.forget() // its tokens act as it does (tokencache.go)
 	var out auth.Account
 	err := s.tx(ctx, "update account", func(c conn) error {
 		before, err := scanAccount(c.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
@@ -285,6 +286,7 @@ func (s *Store) UpdateProfile(ctx context.Context, p auth.Principal, name, phone
 		return auth.Account{}, apperr.New(apperr.Forbidden, "this API token may only read")
 	}
 	var out auth.Account
+	defer s.tokens.forget() // tokens carry the name (tokencache.go)
 	err := s.tx(ctx, "update profile", func(c conn) error {
 		before, err := scanAccount(c.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, p.AccountID))
 		if err != nil {

@@ -57,6 +57,8 @@ type Store struct {
 	// numberYears are the years whose number sequences are known to
 	// exist on PostgreSQL (numbers.go).
 	numberYears sync.Map
+	// tokens remembers API tokens that authenticated (tokencache.go).
+	tokens tokenCache
 }
 
 // Options configure Open.

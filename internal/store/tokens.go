@@ -80,6 +80,7 @@ func (s *Store) ListTokens(ctx context.Context, p auth.Principal, pg Page) (List
 
 // RevokeToken ends a token at once; revoking twice is harmless.
 func (s *Store) RevokeToken(ctx context.Context, p auth.Principal, id int64) (auth.Token, error) {
+	defer s.tokens.forget() // tokencache.go
 	var out auth.Token
 	err := s.tx(ctx, "revoke token", func(c conn) error {
 		t, err := scanToken(c.queryRow(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE id = ?`, id))
@@ -108,37 +109,48 @@ func (s *Store) RevokeToken(ctx context.Context, p auth.Principal, id int64) (au
 	return out, err
 }
 
-// PrincipalByToken authenticates an API token.
+// PrincipalByToken authenticates an API token. A token that did is
+// remembered for a moment (tokencache.go).
 func (s *Store) PrincipalByToken(ctx context.Context, secret string) (auth.Principal, error) {
 	bad := apperr.New(apperr.Unauthenticated, "the API token is not valid, has expired or was revoked")
 	if !strings.HasPrefix(secret, auth.TokenPrefix) {
 		return auth.Principal{}, bad
 	}
-	var (
-		tokenID   int64
-		scope     auth.TokenScope
-		exp, used sql.NullTime
-		revoked   sql.NullTime
-		a         auth.Account
-		cust      sql.NullInt64
-	)
-	err := s.read().queryRow(ctx, `SELECT t.id, t.scope, t.expires_at, t.last_used_at, t.revoked_at, a.id, a.name, a.role, a.customer_id, a.disabled
-		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = ?`, auth.HashToken(secret)).
-		Scan(&tokenID, &scope, &exp, &used, &revoked, &a.ID, &a.Name, &a.Role, &cust, &a.Disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return auth.Principal{}, bad
-	}
-	if err != nil {
-		return auth.Principal{}, s.fail("authenticate token", err)
-	}
+	hash := auth.HashToken(secret)
 	now := s.Now()
-	if revoked.Valid || a.Disabled || (exp.Valid && !exp.Time.After(now)) {
+	t, ok := s.tokens.get(hash, now)
+	if !ok {
+		gen := s.tokens.generation()
+		var (
+			scope     auth.TokenScope
+			exp, used sql.NullTime
+			revoked   sql.NullTime
+			a         auth.Account
+			cust      sql.NullInt64
+		)
+		err := s.read().queryRow(ctx, `SELECT t.id, t.scope, t.expires_at, t.last_used_at, t.revoked_at, a.id, a.name, a.role, a.customer_id, a.disabled
+			FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.hash = ?`, hash).
+			Scan(&t.id, &scope, &exp, &used, &revoked, &a.ID, &a.Name, &a.Role, &cust, &a.Disabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.Principal{}, bad
+		}
+		if err != nil {
+			return auth.Principal{}, s.fail("authenticate token", err)
+		}
+		if revoked.Valid || a.Disabled {
+			return auth.Principal{}, bad
+		}
+		a.CustomerID = cust.Int64
+		t.p, t.expires, t.used = principalOf(a, scope), exp.Time, used.Time
+		s.tokens.put(hash, t, gen, now)
+	}
+	if !t.expires.IsZero() && !t.expires.After(now) {
 		return auth.Principal{}, bad
 	}
-	a.CustomerID = cust.Int64
-	if !used.Valid || now.Sub(used.Time) > tokenTouchEvery {
+	if now.Sub(t.used) > tokenTouchEvery {
 		// Best effort: a failed touch must not fail the request.
-		s.w.ExecContext(ctx, rebind(s.engine, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`), now, tokenID)
+		s.w.ExecContext(ctx, rebind(s.engine, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`), now, t.id)
+		s.tokens.touched(hash, now)
 	}
-	return principalOf(a, scope), nil
+	return t.p, nil
 }
