@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"tend/internal/apptest"
+	"tend/internal/auth"
 	"tend/internal/desk"
 	"tend/internal/sla"
+	"tend/internal/store"
 )
 
 // A registration writes its request, search terms, journal entry, notice
@@ -31,15 +33,8 @@ func TestRegistrationIsAllOrNothing(t *testing.T) {
 			}
 			ctx := context.Background()
 			st := apptest.NewApp(t, engine, apptest.Options{Demo: true}).Store
-			contact, err := st.AccountByLogin(ctx, "admin@alfa.example")
-			if err != nil {
-				t.Fatal(err)
-			}
-			lics, err := st.CustomerLicenses(ctx, contact.Principal(), contact.CustomerID)
-			if err != nil || len(lics) == 0 {
-				t.Fatalf("alfa's licenses: %v %v", lics, err)
-			}
-			in := desk.NewRequest{ProductID: lics[0].ProductID, Type: "fault", Priority: "normal",
+			contact, product := alfaContact(t, st)
+			in := desk.NewRequest{ProductID: product, Type: "fault", Priority: "normal",
 				Subject: "Never written", Description: "The notice for this one cannot be queued."}
 			count := func(q string, args ...any) int {
 				t.Helper()
@@ -104,17 +99,10 @@ func TestRegistrationNumbersCountPerYear(t *testing.T) {
 			ctx := context.Background()
 			app := apptest.NewApp(t, engine, apptest.Options{Demo: true, Now: time.Date(2026, 12, 31, 23, 50, 0, 0, sla.Moscow())})
 			st := app.Store
-			contact, err := st.AccountByLogin(ctx, "admin@alfa.example")
-			if err != nil {
-				t.Fatal(err)
-			}
-			lics, err := st.CustomerLicenses(ctx, contact.Principal(), contact.CustomerID)
-			if err != nil || len(lics) == 0 {
-				t.Fatalf("alfa's licenses: %v %v", lics, err)
-			}
+			contact, product := alfaContact(t, st)
 			register := func(subject, key string) desk.Request {
 				t.Helper()
-				r, _, err := st.RegisterRequest(ctx, contact.Principal(), desk.NewRequest{ProductID: lics[0].ProductID, Type: "fault", Priority: "normal",
+				r, _, err := st.RegisterRequest(ctx, contact.Principal(), desk.NewRequest{ProductID: product, Type: "fault", Priority: "normal",
 					Subject: subject, Description: "Numbering."}, key, sla.Default())
 				if err != nil {
 					t.Fatal(err)
@@ -175,4 +163,20 @@ func TestRegistrationNumbersCountPerYear(t *testing.T) {
 			}
 		})
 	}
+}
+
+// alfaContact is the demo's customer admin at Alfa and a product Alfa is
+// licensed for.
+func alfaContact(t *testing.T, st *store.Store) (auth.Account, int64) {
+	t.Helper()
+	ctx := context.Background()
+	contact, err := st.AccountByLogin(ctx, "admin@alfa.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lics, err := st.CustomerLicenses(ctx, contact.Principal(), contact.CustomerID)
+	if err != nil || len(lics) == 0 {
+		t.Fatalf("alfa's licenses: %v %v", lics, err)
+	}
+	return contact, lics[0].ProductID
 }
