@@ -85,7 +85,7 @@ func (d *Disk) put(ctx context.Context, r io.Reader, limit int64, durable bool) 
 	h := sha256.New()
 	head := &headWriter{max: 512}
 	src := &sourceReader{ctx: ctx, r: io.LimitReader(r, limit+1)}
-	n, err := copyHashing(io.MultiWriter(f, head), h, src)
+	n, err := copyHashing(io.MultiWriter(newEarlyWriteback(f), head), h, src)
 	switch {
 	case src.err != nil:
 		return Blob{}, "", &ReadError{Err: src.err}
