@@ -12,8 +12,8 @@ const writebackEvery = 8 << 20
 
 // earlyWriteback wraps a file being filled so that the disk writes it
 // while the rest arrives: without it every byte of a large upload waited
-// in the page cache for the final fsync, which then took a third of the
-// upload's time (issue 7). SYNC_FILE_RANGE_WRITE only starts the
+// in the page cache for the final fsync (issue 7: a 1 GiB upload went from
+// 806–814 to 895–916 MiB/s). SYNC_FILE_RANGE_WRITE only starts the
 // writeback; the fsync at the end still decides durability.
 type earlyWriteback struct {
 	f        *os.File

@@ -29,8 +29,20 @@ func numberYear(now time.Time) int { return now.In(numberZone()).Year() }
 
 func formatNumber(year int, n int64) string { return fmt.Sprintf("REQ-%d-%06d", year, n) }
 
-// numberSeq names a year's sequence on PostgreSQL.
-func numberSeq(year int) string { return "request_numbers_" + strconv.Itoa(year) }
+// numberSeqPrefix and the year name a year's sequence on PostgreSQL.
+const numberSeqPrefix = "request_numbers_"
+
+func numberSeq(year int) string { return numberSeqPrefix + strconv.Itoa(year) }
+
+// createNumberSeq makes a year's sequence unless it exists; one made by
+// another at the same moment counts as made.
+func (s *Store) createNumberSeq(ctx context.Context, year int) error {
+	_, err := s.pool.Exec(ctx, `CREATE SEQUENCE IF NOT EXISTS `+numberSeq(year))
+	if err != nil && !isUniqueViolation(err) {
+		return s.fail("number requests", err)
+	}
+	return nil
+}
 
 // numberAndIDQuery takes a year's next number and the next request id
 // on PostgreSQL, after numberLock.
@@ -53,9 +65,8 @@ func (s *Store) ensureNumbers(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	for _, y := range []int{year, year + 1} {
-		_, err := s.pool.Exec(ctx, `CREATE SEQUENCE IF NOT EXISTS `+numberSeq(y))
-		if err != nil && !isUniqueViolation(err) { // made by another at the same moment
-			return s.fail("number requests", err)
+		if err := s.createNumberSeq(ctx, y); err != nil {
+			return err
 		}
 	}
 	s.numberYears.Store(year, true)
@@ -66,21 +77,20 @@ func (s *Store) ensureNumbers(ctx context.Context, now time.Time) error {
 // PostgreSQL, the request's id. On SQLite the counter row is written in
 // the caller's transaction, and the insert gives the id (0 here).
 func (c conn) numberAndID(ctx context.Context, now time.Time) (string, int64, error) {
-	year := numberYear(now)
-	var last, id int64
-	var err error
 	if c.s.engine == Postgres {
-		if _, err = c.exec(ctx, numberLock); err == nil {
-			err = c.queryRow(ctx, numberAndIDQuery, numberSeq(year)).Scan(&last, &id)
-		}
-	} else {
-		err = c.queryRow(ctx, `INSERT INTO request_counters (year, last) VALUES (?, 1)
-			ON CONFLICT (year) DO UPDATE SET last = request_counters.last + 1 RETURNING last`, year).Scan(&last)
+		var number string
+		var id int64
+		err := c.readAll(ctx, numberAndIDReads(now, &number, &id)...)
+		return number, id, err
 	}
+	year := numberYear(now)
+	var last int64
+	err := c.queryRow(ctx, `INSERT INTO request_counters (year, last) VALUES (?, 1)
+		ON CONFLICT (year) DO UPDATE SET last = request_counters.last + 1 RETURNING last`, year).Scan(&last)
 	if err != nil {
 		return "", 0, err
 	}
-	return formatNumber(year, last), id, nil
+	return formatNumber(year, last), 0, nil
 }
 
 // numberAndIDReads are numberAndID on PostgreSQL as reads to go last in
@@ -102,12 +112,13 @@ func numberAndIDReads(now time.Time, number *string, id *int64) []read {
 
 // lastNumbers reads the last number handed out in each year.
 func (c conn) lastNumbers(ctx context.Context) (map[int]int64, error) {
-	q := `SELECT year, last FROM request_counters`
+	q, args := `SELECT year, last FROM request_counters`, []any(nil)
 	if c.s.engine == Postgres {
-		q = `SELECT substr(sequencename, 17)::int, last_value FROM pg_sequences
-			WHERE schemaname = current_schema() AND sequencename LIKE 'request\_numbers\_%' AND last_value IS NOT NULL`
+		args = []any{numberSeqPrefix, numberSeqPrefix}
+		q = `SELECT substr(sequencename, length(?::text) + 1)::int, last_value FROM pg_sequences
+			WHERE schemaname = current_schema() AND starts_with(sequencename, ?::text) AND last_value IS NOT NULL`
 	}
-	rows, err := c.query(ctx, q)
+	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +153,8 @@ func (s *Store) setLastNumbers(ctx context.Context, last map[int]int64) error {
 		if n < 1 {
 			continue
 		}
-		if _, err := s.pool.Exec(ctx, `CREATE SEQUENCE IF NOT EXISTS `+numberSeq(y)); err != nil {
-			return s.fail("number requests", err)
+		if err := s.createNumberSeq(ctx, y); err != nil {
+			return err
 		}
 		if _, err := s.pool.Exec(ctx, `SELECT setval($1::text::regclass, $2)`, numberSeq(y), n); err != nil {
 			return s.fail("number requests", err)

@@ -42,9 +42,17 @@ func requestResource(r desk.Request) auth.Resource {
 }
 
 func (c conn) loadRequest(ctx context.Context, id int64) (desk.Request, error) {
-	r, err := scanRequest(c.queryRow(ctx, `SELECT `+requestCols+` FROM requests WHERE id = ?`, id))
-	return r, notFound(err, "request")
+	var rr readableRequest
+	if err := c.readAll(ctx, rr.read(id)); err != nil {
+		return desk.Request{}, err
+	}
+	if !rr.found {
+		return desk.Request{}, noSuchRequest()
+	}
+	return rr.r, nil
 }
+
+func noSuchRequest() error { return apperr.New(apperr.NotFound, "no such request") }
 
 // requestFor loads a request the caller may read; another customer's
 // request is "not found".
@@ -61,7 +69,7 @@ func (c conn) requestFor(ctx context.Context, p auth.Principal, id int64) (desk.
 func mayRead(p auth.Principal, r desk.Request) error {
 	if err := auth.Authorize(p, auth.Read, requestResource(r)); err != nil {
 		if apperr.Is(err, apperr.Forbidden) {
-			return apperr.New(apperr.NotFound, "no such request")
+			return noSuchRequest()
 		}
 		return err
 	}
@@ -86,7 +94,7 @@ func (rr *readableRequest) read(id int64) read {
 
 func (rr *readableRequest) check(p auth.Principal) error {
 	if !rr.found {
-		return apperr.New(apperr.NotFound, "no such request")
+		return noSuchRequest()
 	}
 	return mayRead(p, rr.r)
 }
@@ -188,19 +196,15 @@ func (s *Store) RegisterRequest(ctx context.Context, p auth.Principal, in desk.N
 			return desk.Request{}, false, s.failOrNil("register request", err)
 		}
 		reg.number, reg.id, reg.now = number, id, now
+		run := s.tx
 		if reg.pipelinable() {
-			err = s.pipelined(ctx, "register request", func(c conn) error {
-				var err error
-				out, err = c.writeRegistration(ctx, p, reg)
-				return err
-			})
-		} else {
-			err = s.tx(ctx, "register request", func(c conn) error {
-				var err error
-				out, err = c.writeRegistration(ctx, p, reg)
-				return err
-			})
+			run = s.pipelined
 		}
+		err = run(ctx, "register request", func(c conn) error {
+			var err error
+			out, err = c.writeRegistration(ctx, p, reg)
+			return err
+		})
 		if err != nil {
 			return desk.Request{}, false, err
 		}
